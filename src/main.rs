@@ -1,1 +1,51 @@
-fn main() {}
+//! `terraform-provider-ecs`: the plugin binary Terraform starts.
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use terraform_provider_ecs::logging;
+use terraform_provider_ecs::provider::{EcsProvider, PROVIDER_NAME};
+
+/// Keeps the process alive on SIGINT and SIGTERM. A terminal's Ctrl-C reaches the whole
+/// process group: with the default action the provider would die mid-apply and the job ids
+/// of the starts it sent would never reach state. Instead the first signal cancels every
+/// wait; apply returns the job ids so far with an "interrupted" error, and Terraform shuts
+/// the plugin down over gRPC as usual.
+fn guard_signals(interrupt: CancellationToken) -> anyhow::Result<()> {
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::spawn(async move {
+        loop {
+            let name = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+            if !interrupt.is_cancelled() {
+                warn!(
+                    signal = name,
+                    "interrupt received: stopping waits and saving the job ids submitted so far"
+                );
+                interrupt.cancel();
+            }
+        }
+    });
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    // tf-provider appends a backtrace to every diagnostic when backtraces are enabled
+    // (RUST_BACKTRACE=1 in a user's shell). Set before any thread exists.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    if std::env::var_os("PLUGIN_LOG_FILE").is_none() {
+        logging::init();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let interrupt = CancellationToken::new();
+        guard_signals(interrupt.clone())?;
+        tf_provider::serve(PROVIDER_NAME, EcsProvider::new(interrupt)).await
+    })
+}

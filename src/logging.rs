@@ -1,0 +1,160 @@
+//! Provider logs as hclog JSON lines on stderr.
+//!
+//! go-plugin turns each JSON line a plugin writes on stderr into a Terraform log line at
+//! the line's own `@level`, so `TF_LOG=DEBUG` shows our debug events and `TF_LOG` unset shows
+//! none. stdout is reserved for the plugin handshake: nothing else may ever be printed there.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+/// Writes each event as one hclog JSON object.
+pub struct HclogLayer;
+
+struct JsonFields {
+    message: String,
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Visit for JsonFields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let mut s = String::new();
+        let _ = write!(s, "{value:?}");
+        if field.name() == "message" {
+            self.message = s;
+        } else {
+            self.fields
+                .insert(field.name().to_string(), serde_json::Value::String(s));
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_string();
+        } else {
+            self.fields
+                .insert(field.name().to_string(), value.to_string().into());
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.fields.insert(field.name().to_string(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.fields.insert(field.name().to_string(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.fields.insert(field.name().to_string(), value.into());
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.fields.insert(field.name().to_string(), value.into());
+    }
+}
+
+fn hclog_level(level: &Level) -> &'static str {
+    match *level {
+        Level::ERROR => "error",
+        Level::WARN => "warn",
+        Level::INFO => "info",
+        Level::DEBUG => "debug",
+        Level::TRACE => "trace",
+    }
+}
+
+/// One hclog line for an event (without the newline).
+pub fn render(
+    level: &Level,
+    target: &str,
+    message: &str,
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let mut obj = fields;
+    obj.insert("@level".into(), hclog_level(level).into());
+    obj.insert("@message".into(), message.into());
+    obj.insert(
+        "@module".into(),
+        format!("ecs.{}", target.rsplit("::").next().unwrap_or(target)).into(),
+    );
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    obj.insert("@timestamp".into(), now.into());
+    serde_json::Value::Object(obj).to_string()
+}
+
+impl<S: Subscriber> Layer<S> for HclogLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut v = JsonFields {
+            message: String::new(),
+            fields: serde_json::Map::new(),
+        };
+        event.record(&mut v);
+        let meta = event.metadata();
+        let mut line = render(meta.level(), meta.target(), &v.message, v.fields);
+        line.push('\n');
+        // One write per line, so lines of concurrent tasks never interleave.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+/// The most detailed level Terraform will show, from `TF_LOG_PROVIDER` or `TF_LOG`; events
+/// below it are not even formatted.
+fn level_from_env() -> LevelFilter {
+    let v = std::env::var("TF_LOG_PROVIDER")
+        .or_else(|_| std::env::var("TF_LOG"))
+        .unwrap_or_default();
+    match v.to_ascii_uppercase().as_str() {
+        "TRACE" | "JSON" => LevelFilter::TRACE,
+        "DEBUG" => LevelFilter::DEBUG,
+        "INFO" => LevelFilter::INFO,
+        "WARN" => LevelFilter::WARN,
+        "ERROR" => LevelFilter::ERROR,
+        // TF_LOG unset: Terraform drops plugin logs anyway, keep only what matters.
+        _ => LevelFilter::WARN,
+    }
+}
+
+/// Installs the hclog layer as the global subscriber: this crate at the `TF_LOG` level
+/// (debug at most: trace adds nothing of ours), every other crate at warn. Not called when
+/// `PLUGIN_LOG_FILE` is set, because tf-provider then installs its own subscriber and
+/// panics if one exists.
+pub fn init() {
+    let ours = level_from_env().min(LevelFilter::DEBUG);
+    let filter = Targets::new()
+        .with_default(LevelFilter::WARN.min(ours))
+        .with_target("terraform_provider_ecs", ours);
+    let _ = tracing_subscriber::registry()
+        .with(HclogLayer.with_filter(filter))
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_an_hclog_line() {
+        let mut f = serde_json::Map::new();
+        f.insert("job_id".into(), "abc".into());
+        let line = render(
+            &Level::INFO,
+            "terraform_provider_ecs::start",
+            "batch start accepted",
+            f,
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+        assert_eq!(v["@level"], "info");
+        assert_eq!(v["@message"], "batch start accepted");
+        assert_eq!(v["@module"], "ecs.start");
+        assert_eq!(v["job_id"], "abc");
+    }
+}

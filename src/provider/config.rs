@@ -1,0 +1,332 @@
+//! The provider block: checks at validate time, and the merge with `HW_*` environment
+//! variables at configure time.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
+
+use super::ProviderConfig;
+use crate::api::{ClientConfig, Credentials, Endpoints, RetryPolicy};
+
+pub const ENV_REGION: &str = "HW_REGION_NAME";
+pub const ENV_PROJECT_ID: &str = "HW_PROJECT_ID";
+pub const ENV_ACCESS_KEY: &str = "HW_ACCESS_KEY";
+pub const ENV_SECRET_KEY: &str = "HW_SECRET_KEY";
+pub const ENV_SECURITY_TOKEN: &str = "HW_SECURITY_TOKEN";
+
+pub const ENDPOINT_KEYS: [&str; 2] = ["ecs", "iam"];
+pub const DEFAULT_MAX_RETRIES: u32 = 5;
+pub const DEFAULT_START_RATE_LIMIT: u32 = 1000;
+/// Upper bounds that catch typos (a retry count of 1e9 is never meant).
+pub const MAX_MAX_RETRIES: i64 = 100;
+pub const MAX_START_RATE_LIMIT: i64 = 1_000_000;
+
+/// The provider settings after the environment filled in what the block left out.
+#[derive(Debug, Clone)]
+pub struct ResolvedConfig {
+    pub region: String,
+    pub project_id: Option<String>,
+    pub credentials: Credentials,
+    pub ecs_endpoint: Option<String>,
+    pub iam_endpoint: Option<String>,
+    pub insecure: bool,
+    pub max_retries: u32,
+    pub start_rate_limit: u32,
+}
+
+impl ResolvedConfig {
+    pub fn into_client_config(self, terraform_version: &str) -> Result<ClientConfig, String> {
+        let endpoints = Endpoints::for_region(
+            &self.region,
+            self.ecs_endpoint.as_deref(),
+            self.iam_endpoint.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(ClientConfig {
+            credentials: self.credentials,
+            region: self.region,
+            project_id: self.project_id,
+            endpoints,
+            insecure: self.insecure,
+            retry: RetryPolicy {
+                max_retries: self.max_retries,
+                ..RetryPolicy::default()
+            },
+            request_timeout: Duration::from_secs(60),
+            user_agent: format!(
+                "terraform-provider-ecs/{} terraform/{}",
+                env!("CARGO_PKG_VERSION"),
+                terraform_version
+            ),
+        })
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks one endpoint URL; `insecure` is `None` while unknown.
+pub fn check_endpoint(value: &str, insecure: Option<bool>) -> Result<(), String> {
+    let url = url::Url::parse(value).map_err(|e| {
+        format!("{value:?} is not an absolute URL ({e}); write it with its scheme, such as \"https://ecs.example.com\"")
+    })?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("{value:?} has no host"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{value:?} must not have a query or a fragment"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(host) || insecure != Some(false) => Ok(()),
+        "http" => Err(format!(
+            "{value:?} is plain http to a host that is not loopback: requests and their signatures would cross the network unencrypted. Use https, or set insecure = true to allow it"
+        )),
+        other => Err(format!(
+            "{value:?} has scheme {other:?}; only https (and http with care) are supported"
+        )),
+    }
+}
+
+fn check_not_blank(value: &Value<String>, name: &'static str, diags: &mut Diagnostics) {
+    if let Value::Value(v) = value {
+        if v.trim().is_empty() {
+            diags.error(
+                format!("Empty {name}"),
+                format!("`{name}` is set to an empty or blank string. Give a value, or remove the argument to use its environment variable."),
+                AttributePath::new(name),
+            );
+        }
+    }
+}
+
+/// Static checks on the block as written; unknown values are left for later.
+pub fn validate(config: &ProviderConfig, diags: &mut Diagnostics) {
+    for (name, value) in [
+        ("region", &config.region),
+        ("project_id", &config.project_id),
+        ("access_key", &config.access_key),
+        ("secret_key", &config.secret_key),
+        ("security_token", &config.security_token),
+    ] {
+        check_not_blank(value, name, diags);
+    }
+    let insecure = match config.insecure {
+        Value::Value(b) => Some(b),
+        Value::Null => Some(false),
+        Value::Unknown => None,
+    };
+    if let Value::Value(endpoints) = &config.endpoints {
+        for (key, value) in endpoints {
+            let path = AttributePath::new("endpoints").key(key.clone());
+            if !ENDPOINT_KEYS.contains(&key.as_str()) {
+                diags.error(
+                    "Unknown endpoint key",
+                    format!("endpoints has the key {key:?}; the keys are \"ecs\" and \"iam\"."),
+                    path,
+                );
+                continue;
+            }
+            if let Value::Value(v) = value {
+                if let Err(msg) = check_endpoint(v, insecure) {
+                    diags.error(
+                        "Invalid endpoint URL",
+                        format!("endpoints[\"{key}\"]: {msg}."),
+                        path,
+                    );
+                }
+            }
+        }
+    }
+    for (name, value, max) in [
+        ("max_retries", &config.max_retries, MAX_MAX_RETRIES),
+        (
+            "start_rate_limit",
+            &config.start_rate_limit,
+            MAX_START_RATE_LIMIT,
+        ),
+    ] {
+        if let Value::Value(n) = value {
+            if *n < 0 || *n > max {
+                diags.error(
+                    format!("Invalid {name}"),
+                    format!("`{name}` is {n}; it must be between 0 and {max}."),
+                    AttributePath::new(name),
+                );
+            }
+        }
+    }
+}
+
+/// Merges the block with the environment. Reports every missing setting, each naming its
+/// argument and environment variable, and returns `None` if anything is missing or wrong.
+pub fn resolve(
+    config: &ProviderConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+) -> Option<ResolvedConfig> {
+    let errors_before = diags.errors.len();
+    validate(config, diags);
+    let mut setting = |value: &Value<String>,
+                       name: &'static str,
+                       var: &'static str,
+                       required: bool| {
+        let found = value
+            .as_ref_option()
+            .cloned()
+            .or_else(|| env(var).filter(|v| !v.is_empty()));
+        match found {
+            Some(v) if v.trim().is_empty() => {
+                diags.error(
+                    format!("Empty {name}"),
+                    format!("The environment variable {var} that fills in `{name}` is blank."),
+                    AttributePath::new(name),
+                );
+                None
+            }
+            None if required => {
+                diags.error(
+                    format!("Missing {name}"),
+                    format!("Set `{name}` in the provider \"ecs\" block or the {var} environment variable."),
+                    AttributePath::new(name),
+                );
+                None
+            }
+            other => other.map(|v| v.trim().to_string()),
+        }
+    };
+    let region = setting(&config.region, "region", ENV_REGION, true);
+    let access_key = setting(&config.access_key, "access_key", ENV_ACCESS_KEY, true);
+    let secret_key = setting(&config.secret_key, "secret_key", ENV_SECRET_KEY, true);
+    let project_id = setting(&config.project_id, "project_id", ENV_PROJECT_ID, false);
+    let token = setting(
+        &config.security_token,
+        "security_token",
+        ENV_SECURITY_TOKEN,
+        false,
+    );
+    if diags.errors.len() > errors_before {
+        return None;
+    }
+    let mut credentials = Credentials::new(access_key?, secret_key?);
+    if let Some(t) = token {
+        credentials = credentials.with_security_token(t);
+    }
+    let endpoint = |key: &str| {
+        config
+            .endpoints
+            .as_ref_option()
+            .and_then(|m| m.get(key))
+            .and_then(|v| v.as_ref_option().cloned())
+    };
+    Some(ResolvedConfig {
+        region: region?,
+        project_id,
+        credentials,
+        ecs_endpoint: endpoint("ecs"),
+        iam_endpoint: endpoint("iam"),
+        insecure: config.insecure.as_ref_option().copied().unwrap_or(false),
+        max_retries: config
+            .max_retries
+            .as_ref_option()
+            .map(|n| *n as u32)
+            .unwrap_or(DEFAULT_MAX_RETRIES),
+        start_rate_limit: config
+            .start_rate_limit
+            .as_ref_option()
+            .map(|n| *n as u32)
+            .unwrap_or(DEFAULT_START_RATE_LIMIT),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn diag_text(d: &Diagnostics) -> String {
+        d.errors
+            .iter()
+            .map(|e| format!("{} | {}", e.summary, e.detail))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn endpoints_are_checked() {
+        assert!(check_endpoint("https://ecs.example.com", Some(false)).is_ok());
+        assert!(check_endpoint("http://127.0.0.1:8080", Some(false)).is_ok());
+        assert!(check_endpoint("http://localhost:8080", Some(false)).is_ok());
+        assert!(check_endpoint("http://[::1]:8080", Some(false)).is_ok());
+        let e = check_endpoint("http://ecs.example.com", Some(false)).unwrap_err();
+        assert!(e.contains("insecure = true"), "{e}");
+        assert!(check_endpoint("http://ecs.example.com", Some(true)).is_ok());
+        let e = check_endpoint("ecs.example.com", Some(false)).unwrap_err();
+        assert!(e.contains("absolute URL"), "{e}");
+        assert!(check_endpoint("ftp://x", None).is_err());
+        assert!(check_endpoint("https://x/?a=b", None).is_err());
+    }
+
+    #[test]
+    fn validate_names_attributes() {
+        let mut endpoints = BTreeMap::new();
+        endpoints.insert("ec2".to_string(), Value::Value("https://x".to_string()));
+        let config = ProviderConfig {
+            access_key: Value::Value("  ".into()),
+            endpoints: Value::Value(endpoints),
+            max_retries: Value::Value(-1),
+            start_rate_limit: Value::Value(-5),
+            ..Default::default()
+        };
+        let mut diags = Diagnostics::default();
+        validate(&config, &mut diags);
+        let text = diag_text(&diags);
+        assert_eq!(diags.errors.len(), 4, "{text}");
+        assert!(text.contains("`access_key` is set to an empty"), "{text}");
+        assert!(text.contains("\"ec2\""), "{text}");
+        assert!(text.contains("`max_retries` is -1"), "{text}");
+        assert!(text.contains("`start_rate_limit` is -5"), "{text}");
+    }
+
+    #[test]
+    fn resolve_uses_env_and_reports_each_missing_setting() {
+        let mut diags = Diagnostics::default();
+        assert!(resolve(&ProviderConfig::default(), &|_| None, &mut diags).is_none());
+        let text = diag_text(&diags);
+        assert_eq!(diags.errors.len(), 3, "{text}");
+        for (arg, var) in [
+            ("region", ENV_REGION),
+            ("access_key", ENV_ACCESS_KEY),
+            ("secret_key", ENV_SECRET_KEY),
+        ] {
+            assert!(
+                text.contains(&format!("`{arg}`")) && text.contains(var),
+                "{text}"
+            );
+        }
+
+        let env = |k: &str| match k {
+            ENV_REGION => Some("cn-north-4".to_string()),
+            ENV_ACCESS_KEY => Some("AK".to_string()),
+            ENV_SECRET_KEY => Some("SK-from-env".to_string()),
+            _ => None,
+        };
+        let mut diags = Diagnostics::default();
+        let config = ProviderConfig {
+            region: Value::Value("eu-west-0".into()),
+            ..Default::default()
+        };
+        let r = resolve(&config, &env, &mut diags).expect("resolves");
+        assert_eq!(r.region, "eu-west-0", "the block wins over the environment");
+        assert_eq!(r.credentials.access_key, "AK");
+        assert_eq!(r.max_retries, DEFAULT_MAX_RETRIES);
+        assert_eq!(r.start_rate_limit, DEFAULT_START_RATE_LIMIT);
+        assert!(r.project_id.is_none());
+        assert!(!format!("{r:?}").contains("SK-from-env"));
+    }
+}

@@ -1,0 +1,587 @@
+//! `BatchStart`: starts a list of servers through the ECS API and reports what became of
+//! each. It knows the API client, not Terraform: the `ecs_batch_start` resource turns its
+//! [`StartReport`] into state and diagnostics.
+//!
+//! The steps, in order:
+//! 1. read every server's state (at most 100 ids a call, a few calls at once) and sort them:
+//!    already running → skipped; stopped → to start; start in progress → waited on;
+//!    unknown id → error, nothing started; any other state → failed with the reason;
+//! 2. submit the servers to start in batches of at most 1000, paced by the shared
+//!    [`StartPacer`], and begin waiting on each job as soon as it is accepted;
+//! 3. wait on every job until all are done, the deadline passes or the run is cancelled;
+//! 4. walk every sub-job: SUCCESS → started, FAIL → failed with its code and reason, except a
+//!    server that failed because it was already running and now reads ACTIVE: started.
+//!
+//! Whatever happens, the report holds every job id that the service returned.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::api::job_waiter::{JobReport, JobWaiter, PollPolicy, WaitEnd};
+use crate::api::models::{
+    server_status, JobStatus, ServerDetail, MAX_IDS_PER_LIST, MAX_SERVERS_PER_ACTION,
+};
+use crate::api::{ApiError, EcsClient};
+use crate::pacer::StartPacer;
+
+/// How many state reads run at once during the pre-check.
+pub const READ_CONCURRENCY: usize = 4;
+/// The error code of "the server's state does not allow this" (already running).
+pub const CODE_STATE_CONFLICT: &str = "Ecs.0100";
+
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// Wait for the jobs to finish (the resource's `wait`).
+    pub wait: bool,
+    pub deadline: Instant,
+    pub poll: PollPolicy,
+}
+
+/// A server that could not be started, with the service's own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedServer {
+    pub server_id: String,
+    pub code: String,
+    pub reason: String,
+}
+
+/// What a run did. Lists of ids are sorted; `job_ids` are in submission order.
+#[derive(Debug, Clone, Default)]
+pub struct StartReport {
+    pub job_ids: Vec<String>,
+    pub started: Vec<String>,
+    pub skipped: Vec<String>,
+    pub failed: Vec<FailedServer>,
+    /// Ids that do not exist (then nothing is started).
+    pub missing: Vec<String>,
+    /// Servers whose start was sent but not confirmed (deadline, interruption, lost job).
+    pub unconfirmed: Vec<String>,
+    /// Jobs still running when the wait ended.
+    pub running_jobs: Vec<String>,
+    pub timed_out: bool,
+    pub interrupted: bool,
+    /// Errors that stopped the run or a part of it.
+    pub errors: Vec<String>,
+}
+
+impl StartReport {
+    pub fn is_success(&self) -> bool {
+        self.failed.is_empty()
+            && self.missing.is_empty()
+            && self.unconfirmed.is_empty()
+            && !self.timed_out
+            && !self.interrupted
+            && self.errors.is_empty()
+    }
+
+    fn finish(mut self) -> Self {
+        for list in [
+            &mut self.started,
+            &mut self.skipped,
+            &mut self.missing,
+            &mut self.unconfirmed,
+        ] {
+            list.sort();
+            list.dedup();
+        }
+        self.failed.sort_by(|a, b| a.server_id.cmp(&b.server_id));
+        self.failed.dedup_by(|a, b| a.server_id == b.server_id);
+        self
+    }
+}
+
+/// One submitted batch and the wait on its job.
+struct Submitted {
+    job_id: String,
+    servers: Vec<String>,
+    wait: Option<JoinHandle<JobReport>>,
+}
+
+/// Starts servers in batches; see the module documentation.
+pub struct BatchStart {
+    client: EcsClient,
+    pacer: Arc<StartPacer>,
+    cancel: CancellationToken,
+}
+
+impl BatchStart {
+    pub fn new(client: EcsClient, pacer: Arc<StartPacer>, cancel: CancellationToken) -> Self {
+        Self {
+            client,
+            pacer,
+            cancel,
+        }
+    }
+
+    pub async fn run(&self, server_ids: &[String], opts: &StartOptions) -> StartReport {
+        let client = self.client.with_deadline(opts.deadline);
+        let mut report = StartReport::default();
+
+        // 1. Pre-check.
+        let states = match self.read_states(&client, server_ids, opts).await {
+            Ok(states) => states,
+            Err(e) => {
+                self.record_stop(&mut report, &e, "reading the servers' states");
+                return report.finish();
+            }
+        };
+        let mut to_start = Vec::new();
+        let mut in_progress = Vec::new();
+        for id in server_ids {
+            match states.get(&id.to_ascii_lowercase()) {
+                None => report.missing.push(id.clone()),
+                Some(s) if s.is_missing() => report.missing.push(id.clone()),
+                Some(s) => match classify(s) {
+                    Class::Running => report.skipped.push(id.clone()),
+                    Class::Stopped => to_start.push(id.clone()),
+                    Class::Starting => in_progress.push(id.clone()),
+                    Class::Other(code, reason) => report.failed.push(FailedServer {
+                        server_id: id.clone(),
+                        code,
+                        reason,
+                    }),
+                },
+            }
+        }
+        if !report.missing.is_empty() {
+            return report.finish();
+        }
+        info!(
+            to_start = to_start.len(),
+            already_running = report.skipped.len(),
+            in_progress = in_progress.len(),
+            "pre-check done"
+        );
+
+        // 2. Submit, waiting on each job as soon as it is accepted.
+        let waiter = Arc::new(JobWaiter::new(client.clone(), opts.poll.clone()));
+        let mut submitted: Vec<Submitted> = Vec::new();
+        let mut queue: Vec<Vec<String>> = to_start
+            .chunks(MAX_SERVERS_PER_ACTION)
+            .map(<[String]>::to_vec)
+            .collect();
+        queue.reverse();
+        let mut resubmitted = BTreeSet::new();
+        let total_batches = queue.len();
+        while let Some(batch) = queue.pop() {
+            if !self.paced(batch.len(), opts.deadline, &mut report).await {
+                report.unconfirmed.extend(queue.drain(..).flatten());
+                report.unconfirmed.extend(batch);
+                break;
+            }
+            match client.batch_start(&batch).await {
+                Ok(job_id) => {
+                    info!(
+                        job_id = %job_id,
+                        servers = batch.len(),
+                        batch = submitted.len() + 1,
+                        of = total_batches,
+                        "batch start accepted"
+                    );
+                    report.job_ids.push(job_id.clone());
+                    let wait = opts.wait.then(|| {
+                        let (waiter, job, cancel) =
+                            (waiter.clone(), job_id.clone(), self.cancel.clone());
+                        let deadline = opts.deadline;
+                        tokio::spawn(async move { waiter.wait_one(&job, deadline, &cancel).await })
+                    });
+                    submitted.push(Submitted {
+                        job_id,
+                        servers: batch,
+                        wait,
+                    });
+                }
+                Err(e) if is_recoverable_submit_error(&e) => {
+                    // The batch may or may not have been started (lost answer), or one of its
+                    // servers changed state since the pre-check: find out, never re-send blindly.
+                    warn!(error = %e, servers = batch.len(), "batch start not confirmed; re-reading states");
+                    let states = match self.read_states(&client, &batch, opts).await {
+                        Ok(s) => s,
+                        Err(read_err) => {
+                            report.unconfirmed.extend(batch);
+                            self.record_stop(&mut report, &e, "starting a batch");
+                            self.record_stop(&mut report, &read_err, "re-reading states");
+                            break;
+                        }
+                    };
+                    let mut again = Vec::new();
+                    for id in batch {
+                        match states.get(&id.to_ascii_lowercase()).map(classify) {
+                            Some(Class::Running) => report.started.push(id),
+                            Some(Class::Starting) => in_progress.push(id),
+                            Some(Class::Stopped) if resubmitted.insert(id.clone()) => {
+                                again.push(id)
+                            }
+                            Some(Class::Stopped) => report.failed.push(FailedServer {
+                                server_id: id,
+                                code: e.code().unwrap_or("unknown").to_string(),
+                                reason: format!("still stopped after a retried start: {e}"),
+                            }),
+                            Some(Class::Other(code, reason)) => report.failed.push(FailedServer {
+                                server_id: id,
+                                code,
+                                reason,
+                            }),
+                            None => report.missing.push(id),
+                        }
+                    }
+                    if !again.is_empty() {
+                        queue.push(again);
+                    }
+                }
+                Err(e) => {
+                    report.unconfirmed.extend(queue.drain(..).flatten());
+                    report.unconfirmed.extend(batch);
+                    self.record_stop(&mut report, &e, "starting a batch");
+                    break;
+                }
+            }
+        }
+
+        if !opts.wait {
+            for s in submitted {
+                report.started.extend(s.servers);
+            }
+            report.started.extend(in_progress);
+            return report.finish();
+        }
+
+        // 3. Wait on every job, and on starts that were already in progress without a job.
+        let (jobs, progressed) = tokio::join!(
+            futures::future::join_all(submitted.into_iter().map(|s| async move {
+                let report = match s.wait {
+                    Some(handle) => handle.await.ok(),
+                    None => None,
+                };
+                (s.job_id, s.servers, report)
+            })),
+            self.wait_for_states(&client, &in_progress, opts)
+        );
+
+        // 4. Walk the sub-jobs.
+        let mut verify: Vec<(String, FailedServer)> = Vec::new();
+        for (job_id, servers, job_report) in jobs {
+            let Some(job_report) = job_report else {
+                report
+                    .errors
+                    .push(format!("job {job_id}: the wait on it stopped unexpectedly"));
+                report.unconfirmed.extend(servers);
+                continue;
+            };
+            let mut seen = BTreeSet::new();
+            for o in job_report.server_outcomes() {
+                let key = o.server_id.to_ascii_lowercase();
+                let Some(id) = servers.iter().find(|s| s.to_ascii_lowercase() == key) else {
+                    continue;
+                };
+                match o.status {
+                    JobStatus::Success => {
+                        report.started.push(id.clone());
+                        seen.insert(key);
+                    }
+                    JobStatus::Fail => {
+                        let failed = FailedServer {
+                            server_id: id.clone(),
+                            code: o.error_code.clone().unwrap_or_else(|| "unknown".into()),
+                            reason: o
+                                .fail_reason
+                                .clone()
+                                .or(o.errorcode_message.clone())
+                                .unwrap_or_else(|| "the sub-job failed".into()),
+                        };
+                        if failed.code == CODE_STATE_CONFLICT {
+                            verify.push((id.clone(), failed));
+                        } else {
+                            report.failed.push(failed);
+                        }
+                        seen.insert(key);
+                    }
+                    _ => {}
+                }
+            }
+            let rest = servers
+                .iter()
+                .filter(|s| !seen.contains(&s.to_ascii_lowercase()))
+                .cloned();
+            match &job_report.end {
+                WaitEnd::Finished => {
+                    // A finished job that says nothing of a server: its state decides.
+                    verify.extend(rest.map(|id| {
+                        let f = FailedServer {
+                            server_id: id.clone(),
+                            code: "unknown".into(),
+                            reason: format!("job {job_id} finished without a sub-job for it"),
+                        };
+                        (id, f)
+                    }));
+                }
+                WaitEnd::DeadlineReached => {
+                    report.timed_out = true;
+                    report.running_jobs.push(job_id.clone());
+                    report.unconfirmed.extend(rest);
+                }
+                WaitEnd::Cancelled => {
+                    report.interrupted = true;
+                    report.running_jobs.push(job_id.clone());
+                    report.unconfirmed.extend(rest);
+                }
+                WaitEnd::Error(e) => {
+                    report
+                        .errors
+                        .push(format!("job {job_id}: reading it failed: {e}"));
+                    report.unconfirmed.extend(rest);
+                }
+            }
+        }
+        match progressed {
+            Ok(states) => {
+                for id in in_progress {
+                    match states.get(&id.to_ascii_lowercase()).map(classify) {
+                        Some(Class::Running) => report.started.push(id),
+                        Some(Class::Starting) | None => report.unconfirmed.push(id),
+                        Some(Class::Stopped) => report.failed.push(FailedServer {
+                            server_id: id,
+                            code: "unknown".into(),
+                            reason: "a start that was in progress ended with the server stopped"
+                                .into(),
+                        }),
+                        Some(Class::Other(code, reason)) => report.failed.push(FailedServer {
+                            server_id: id,
+                            code,
+                            reason,
+                        }),
+                    }
+                }
+            }
+            Err(e) => {
+                report.unconfirmed.extend(in_progress);
+                self.record_stop(&mut report, &e, "waiting for starts already in progress");
+            }
+        }
+
+        // A server whose sub-job failed because it was already running counts as started.
+        if !verify.is_empty() {
+            let ids: Vec<String> = verify.iter().map(|(id, _)| id.clone()).collect();
+            let states = self.read_states(&client, &ids, opts).await;
+            for (id, failed) in verify {
+                let running = states
+                    .as_ref()
+                    .ok()
+                    .and_then(|s| s.get(&id.to_ascii_lowercase()))
+                    .is_some_and(|s| classify(s) == Class::Running);
+                if running {
+                    report.started.push(id);
+                } else {
+                    report.failed.push(failed);
+                }
+            }
+            if let Err(e) = states {
+                self.record_stop(&mut report, &e, "checking servers whose sub-job failed");
+            }
+        }
+        report.finish()
+    }
+
+    /// Waits for the pacer; false when the deadline or a cancellation comes first.
+    async fn paced(&self, n: usize, deadline: Instant, report: &mut StartReport) -> bool {
+        let wait = self.pacer.reserve(n, Instant::now());
+        if wait.is_zero() {
+            return !self.cancel.is_cancelled();
+        }
+        info!(
+            wait_secs = wait.as_secs_f64(),
+            rate_per_minute = self.pacer.rate_per_minute(),
+            "pacing the next batch"
+        );
+        if Instant::now() + wait > deadline {
+            report.timed_out = true;
+            return false;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => true,
+            _ = self.cancel.cancelled() => { report.interrupted = true; false }
+        }
+    }
+
+    fn record_stop(&self, report: &mut StartReport, e: &ApiError, doing: &str) {
+        match e {
+            ApiError::Cancelled(_) => report.interrupted = true,
+            ApiError::DeadlineExceeded { .. } => {
+                report.timed_out = true;
+                report.errors.push(format!("{doing}: {e}"));
+            }
+            _ => report.errors.push(format!("{doing}: {e}")),
+        }
+    }
+
+    /// Reads the states of `ids`, at most 100 a call and [`READ_CONCURRENCY`] calls at once,
+    /// keyed by lower-case id.
+    async fn read_states(
+        &self,
+        client: &EcsClient,
+        ids: &[String],
+        opts: &StartOptions,
+    ) -> Result<HashMap<String, ServerDetail>, ApiError> {
+        let calls: Vec<_> = ids
+            .chunks(MAX_IDS_PER_LIST)
+            .map(|chunk| {
+                let (client, chunk) = (client.clone(), chunk.to_vec());
+                async move { client.list_servers_by_ids(&chunk).await }
+            })
+            .collect();
+        let mut results = stream::iter(calls).buffer_unordered(READ_CONCURRENCY);
+        let mut out = HashMap::with_capacity(ids.len());
+        loop {
+            let next = tokio::select! {
+                next = results.next() => next,
+                _ = self.cancel.cancelled() => return Err(ApiError::Cancelled("reading server states".into())),
+                _ = tokio::time::sleep_until(opts.deadline) => return Err(ApiError::DeadlineExceeded { what: "reading server states".into(), last_error: None }),
+            };
+            match next {
+                None => break,
+                Some(Ok(servers)) => {
+                    for s in servers {
+                        out.insert(s.id.to_ascii_lowercase(), s);
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Polls the states of servers whose start was already in progress (no job of ours)
+    /// until none is `powering-on`, the deadline passes or the run is cancelled.
+    async fn wait_for_states(
+        &self,
+        client: &EcsClient,
+        ids: &[String],
+        opts: &StartOptions,
+    ) -> Result<HashMap<String, ServerDetail>, ApiError> {
+        let mut states = HashMap::new();
+        if ids.is_empty() {
+            return Ok(states);
+        }
+        let mut delay = opts.poll.first_delay;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = self.cancel.cancelled() => return Ok(states),
+                _ = tokio::time::sleep_until(opts.deadline) => return Ok(states),
+            }
+            states = self.read_states(client, ids, opts).await?;
+            if !states.values().any(|s| classify(s) == Class::Starting) {
+                return Ok(states);
+            }
+            delay = next_delay(delay, &opts.poll);
+        }
+    }
+}
+
+fn next_delay(delay: Duration, poll: &PollPolicy) -> Duration {
+    delay.mul_f64(poll.factor).min(poll.max_delay)
+}
+
+/// Errors on a batch start that re-reading the states can resolve.
+fn is_recoverable_submit_error(e: &ApiError) -> bool {
+    match e {
+        ApiError::OutcomeUnknown { .. } => true,
+        ApiError::Http { status, code, .. } => *status == 400 && code == CODE_STATE_CONFLICT,
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Class {
+    Running,
+    Stopped,
+    Starting,
+    /// Any state a start cannot apply to: (code, reason).
+    Other(String, String),
+}
+
+fn classify(s: &ServerDetail) -> Class {
+    let status = s.status.as_deref().unwrap_or("");
+    match (status, s.task_state()) {
+        (server_status::ACTIVE, None) => Class::Running,
+        (server_status::SHUTOFF, None) => Class::Stopped,
+        (server_status::SHUTOFF, Some(server_status::POWERING_ON)) => Class::Starting,
+        (server_status::ERROR, _) => {
+            let (code, message) = s
+                .fault
+                .as_ref()
+                .map(|f| {
+                    (
+                        f.code
+                            .as_ref()
+                            .map(|c| c.to_string().trim_matches('"').to_string()),
+                        f.message.clone(),
+                    )
+                })
+                .unwrap_or((None, None));
+            Class::Other(
+                code.unwrap_or_else(|| "ERROR".into()),
+                format!(
+                    "the server is in status ERROR{}",
+                    message.map(|m| format!(": {m}")).unwrap_or_default()
+                ),
+            )
+        }
+        (status, task) => Class::Other(
+            "state".into(),
+            format!(
+                "the server is in status {}{}, which a start does not apply to",
+                if status.is_empty() { "unknown" } else { status },
+                task.map(|t| format!(" (task {t})")).unwrap_or_default()
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(status: &str, task: Option<&str>) -> ServerDetail {
+        serde_json::from_value(serde_json::json!({
+            "id": "a", "status": status, "OS-EXT-STS:task_state": task
+        }))
+        .expect("valid server")
+    }
+
+    #[test]
+    fn classifies_as_the_design_table_says() {
+        assert_eq!(classify(&server("ACTIVE", None)), Class::Running);
+        assert_eq!(classify(&server("ACTIVE", Some(""))), Class::Running);
+        assert_eq!(classify(&server("SHUTOFF", None)), Class::Stopped);
+        assert_eq!(
+            classify(&server("SHUTOFF", Some("powering-on"))),
+            Class::Starting
+        );
+        assert!(matches!(
+            classify(&server("ACTIVE", Some("powering-off"))),
+            Class::Other(..)
+        ));
+        assert!(matches!(
+            classify(&server("ERROR", None)),
+            Class::Other(c, _) if c == "ERROR"
+        ));
+    }
+
+    #[test]
+    fn poll_backoff_is_capped() {
+        let p = PollPolicy::default();
+        let mut d = p.first_delay;
+        for _ in 0..10 {
+            d = next_delay(d, &p);
+        }
+        assert_eq!(d, p.max_delay);
+    }
+}
