@@ -8,4 +8,5 @@ pub mod api;
 pub mod logging;
 pub mod pacer;
 pub mod provider;
+pub mod sim;
 pub mod start;

@@ -1,0 +1,139 @@
+//! The unsigned admin API under `/_sim/`, for tests and benchmarks. Its calls are not
+//! counted in the stats.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::config::{Knobs, ServersFile};
+use super::state::JobView;
+use super::Sim;
+
+pub fn router() -> Router<Arc<Sim>> {
+    Router::new()
+        .route("/stats", get(stats))
+        .route("/stats/reset", post(reset_stats))
+        .route("/knobs", get(get_knobs).put(put_knobs))
+        .route("/servers", post(post_servers))
+        .route("/servers/:id", get(get_server))
+        .route("/jobs/:job_id", get(get_job))
+        .route("/clock/advance", post(advance_clock))
+        .route("/health", get(|| async { "ok" }))
+}
+
+fn admin_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+/// Resident memory of this process in bytes (Linux), for the scale numbers.
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+async fn stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
+    let (requests, max, current) = sim.stats.snapshot();
+    let mut state = sim.lock();
+    let servers = state.server_counts();
+    let jobs = state.job_counts();
+    let last = state.last_job_end_ms().and_then(|ms| state.rfc3339(ms));
+    let body = json!({
+        "requests": requests,
+        "servers": servers,
+        "servers_total": servers.values().sum::<u64>(),
+        "max_concurrent_requests": max,
+        "current_requests": current,
+        "starts_total": state.starts_total(),
+        "stops_total": state.stops_total(),
+        "jobs": jobs,
+        "last_job_end": last,
+        "rss_bytes": rss_bytes(),
+    });
+    drop(state);
+    Json(body).into_response()
+}
+
+async fn reset_stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
+    sim.stats.reset();
+    sim.lock().reset_counters();
+    Json(json!({"reset": true})).into_response()
+}
+
+async fn get_knobs(AxState(sim): AxState<Arc<Sim>>) -> Response {
+    let knobs = sim.lock().knobs.clone();
+    Json(knobs).into_response()
+}
+
+async fn put_knobs(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response {
+    let patch: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return admin_error(StatusCode::BAD_REQUEST, format!("not JSON: {e}")),
+    };
+    let mut state = sim.lock();
+    let merged: Knobs = match state.knobs.merged(&patch) {
+        Ok(k) => k,
+        Err(e) => return admin_error(StatusCode::BAD_REQUEST, e),
+    };
+    if patch.get("seed").is_some() {
+        state.reseed(merged.seed);
+    }
+    state.knobs = merged.clone();
+    drop(state);
+    tracing::info!(patch = %patch, "ecs-sim knobs changed");
+    Json(merged).into_response()
+}
+
+async fn post_servers(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response {
+    let file: ServersFile = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(e) => return admin_error(StatusCode::BAD_REQUEST, format!("bad servers body: {e}")),
+    };
+    let mut state = sim.lock();
+    match state.load_servers(&file.servers, file.replace) {
+        Ok(ids) => {
+            let total = state.server_ids().len();
+            Json(json!({"loaded": ids.len(), "servers_total": total})).into_response()
+        }
+        Err(e) => admin_error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+async fn get_server(AxState(sim): AxState<Arc<Sim>>, Path(id): Path<String>) -> Response {
+    match sim.lock().server_admin(&id) {
+        Some((server, start_count, stop_count)) => Json(json!({
+            "server": server,
+            "start_count": start_count,
+            "stop_count": stop_count,
+        }))
+        .into_response(),
+        None => admin_error(StatusCode::NOT_FOUND, format!("no server {id}")),
+    }
+}
+
+async fn get_job(AxState(sim): AxState<Arc<Sim>>, Path(job_id): Path<String>) -> Response {
+    let view = sim.lock().show_job(&job_id);
+    match view {
+        JobView::Found(job) => Json(*job).into_response(),
+        JobView::NotFound => admin_error(StatusCode::NOT_FOUND, format!("no job {job_id}")),
+    }
+}
+
+async fn advance_clock(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response {
+    let ms = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("ms").and_then(Value::as_u64));
+    let Some(ms) = ms else {
+        return admin_error(StatusCode::BAD_REQUEST, "expected {\"ms\": <u64>}");
+    };
+    let mut state = sim.lock();
+    state.advance(ms);
+    Json(json!({"now_ms": state.now_ms()})).into_response()
+}

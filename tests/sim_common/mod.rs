@@ -1,0 +1,352 @@
+//! Helpers for the ecs-sim tests: start a simulator in-process and sign requests to it with
+//! the crate's `Signer`, exactly as the SDK would.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::Value;
+use terraform_provider_ecs::api::models::Job;
+use terraform_provider_ecs::api::signer::{
+    canonical_query, canonical_request, format_sdk_date, signature_hex, signed_header_names,
+    string_to_sign, Authorization, CanonicalInput, RequestToSign,
+};
+use terraform_provider_ecs::api::{Credentials, Secret, Signer};
+use terraform_provider_ecs::sim::{Knobs, SimConfig, SimServer};
+use time::OffsetDateTime;
+
+pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
+
+/// Knobs for fast tests: 20–40 ms transitions, no rate limit.
+pub fn fast_knobs() -> Knobs {
+    Knobs {
+        start_duration_ms: [20, 40],
+        stop_duration_ms: [20, 40],
+        start_rate_limit_per_minute: 0,
+        ..Knobs::default()
+    }
+}
+
+pub struct TestSim {
+    pub server: SimServer,
+    pub url: String,
+    pub http: reqwest::Client,
+    pub config: SimConfig,
+}
+
+/// How to deviate from a correctly signed request.
+#[derive(Default, Clone)]
+pub struct Opts {
+    pub date: Option<OffsetDateTime>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub token: Option<String>,
+    /// `Some(None)`: no X-Project-Id; `Some(Some(p))`: that value; `None`: the path project.
+    pub project_header: Option<Option<String>>,
+    /// Body actually sent, different from the signed one.
+    pub send_body: Option<Vec<u8>>,
+    /// Extra headers sent but not signed (added after signing).
+    pub unsigned_headers: Vec<(String, String)>,
+    /// Send no X-Security-Token even when the sim has one.
+    pub no_token: bool,
+    /// Replace the Authorization header.
+    pub authorization: Option<Option<String>>,
+    /// Sign without these headers listed (e.g. "host").
+    pub unsign: Vec<String>,
+}
+
+impl TestSim {
+    pub async fn start(servers: usize, knobs: Knobs) -> TestSim {
+        Self::start_with(SimConfig {
+            servers,
+            knobs,
+            ..SimConfig::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(config: SimConfig) -> TestSim {
+        let server = SimServer::start(config.clone())
+            .await
+            .expect("ecs-sim starts");
+        let url = server.url();
+        TestSim {
+            server,
+            url,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+            config,
+        }
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.server.server_ids()
+    }
+
+    fn host(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
+    }
+
+    /// Sends a request signed like the SDK: Content-Type, X-Project-Id on ECS paths,
+    /// X-Security-Token when configured, User-Agent, X-Sdk-Date, Host.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&[u8]>,
+        opts: Opts,
+    ) -> reqwest::Result<reqwest::Response> {
+        let ecs = path.starts_with("/v1/");
+        let mut headers: Vec<(String, String)> = Vec::new();
+        if ecs {
+            let ct = if method == "POST" {
+                "application/json;charset=utf-8"
+            } else {
+                "application/json"
+            };
+            headers.push(("Content-Type".into(), ct.into()));
+        }
+        headers.push(("User-Agent".into(), "ecs-sim-tests".into()));
+        match &opts.project_header {
+            None if ecs => {
+                let p = path.split('/').nth(2).unwrap_or_default();
+                headers.push(("X-Project-Id".into(), p.into()));
+            }
+            Some(Some(p)) => headers.push(("X-Project-Id".into(), p.clone())),
+            _ => {}
+        }
+        let token = opts.token.clone().filter(|_| !opts.no_token).or_else(|| {
+            if opts.no_token {
+                return None;
+            }
+            self.config
+                .security_token
+                .as_ref()
+                .map(|t| t.expose().to_string())
+        });
+        if let Some(t) = &token {
+            headers.push(("X-Security-Token".into(), t.clone()));
+        }
+        let q: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut req = RequestToSign {
+            method: method.into(),
+            host: self.host(),
+            path: path.into(),
+            query: q.clone(),
+            headers,
+            body: body.map(<[u8]>::to_vec).unwrap_or_default(),
+        };
+        let signer = Signer::new(
+            opts.access_key
+                .clone()
+                .unwrap_or_else(|| self.config.access_key.clone()),
+            Secret::new(
+                opts.secret_key
+                    .clone()
+                    .unwrap_or_else(|| self.config.secret_key.expose().to_string()),
+            ),
+        );
+        let now = opts.date.unwrap_or_else(OffsetDateTime::now_utc);
+        if !opts.unsign.is_empty() {
+            // Sign by hand, leaving the listed headers out of SignedHeaders.
+            let date = format_sdk_date(now);
+            req.headers.push(("X-Sdk-Date".into(), date.clone()));
+            req.headers.push(("Host".into(), self.host()));
+            let signed: Vec<String> = signed_header_names(&req.headers)
+                .into_iter()
+                .filter(|h| !opts.unsign.iter().any(|u| u.eq_ignore_ascii_case(h)))
+                .collect();
+            let cr = canonical_request(&CanonicalInput {
+                method,
+                path,
+                query: &q,
+                headers: &req.headers,
+                signed_headers: &signed,
+                body: &req.body,
+            });
+            let sts = string_to_sign(&date, &cr);
+            let secret = Secret::new(
+                opts.secret_key
+                    .clone()
+                    .unwrap_or_else(|| self.config.secret_key.expose().to_string()),
+            );
+            let auth = Authorization {
+                access_key: signer.access_key().to_string(),
+                signed_headers: signed,
+                signature: signature_hex(&secret, &sts),
+            };
+            req.headers.push(("Authorization".into(), auth.render()));
+        } else {
+            signer.sign(&mut req, now);
+        }
+        let mut url = format!("{}{}", self.url, path);
+        if !q.is_empty() {
+            url.push('?');
+            url.push_str(&canonical_query(&q));
+        }
+        let m = Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.http.request(m, url);
+        for (k, v) in &req.headers {
+            if k.eq_ignore_ascii_case("host")
+                || opts
+                    .unsigned_headers
+                    .iter()
+                    .any(|(u, _)| u.eq_ignore_ascii_case(k))
+            {
+                continue;
+            }
+            if k.eq_ignore_ascii_case("authorization") {
+                if let Some(a) = &opts.authorization {
+                    if let Some(a) = a {
+                        rb = rb.header("Authorization", a);
+                    }
+                    continue;
+                }
+            }
+            rb = rb.header(k, v);
+        }
+        for (k, v) in &opts.unsigned_headers {
+            rb = rb.header(k, v);
+        }
+        let sent = opts.send_body.clone().unwrap_or(req.body.clone());
+        if !sent.is_empty() {
+            rb = rb.body(sent);
+        }
+        rb.send().await
+    }
+
+    /// A correctly signed request; returns (status, headers, JSON or Null).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let bytes = body.map(|b| serde_json::to_vec(&b).expect("json"));
+        let r = self
+            .send(method, path, query, bytes.as_deref(), Opts::default())
+            .await
+            .expect("request answered");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.expect("body");
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        )
+    }
+
+    pub fn action_path(&self) -> String {
+        format!("/v1/{PROJECT}/cloudservers/action")
+    }
+
+    pub async fn action(
+        &self,
+        key: &str,
+        ids: &[String],
+        extra: Option<(&str, &str)>,
+    ) -> (u16, Value) {
+        let servers: Vec<Value> = ids.iter().map(|id| serde_json::json!({"id": id})).collect();
+        let mut inner = serde_json::json!({ "servers": servers });
+        if let Some((k, v)) = extra {
+            inner[k] = Value::String(v.into());
+        }
+        let body = serde_json::json!({ key: inner });
+        let (s, _, v) = self
+            .call("POST", &self.action_path(), &[], Some(body))
+            .await;
+        (s, v)
+    }
+
+    /// Starts servers; panics unless 200 with a job id.
+    pub async fn start_servers(&self, ids: &[String]) -> String {
+        let (s, v) = self.action("os-start", ids, None).await;
+        assert_eq!(s, 200, "start answered {v}");
+        v["job_id"].as_str().expect("job_id").to_string()
+    }
+
+    pub async fn job(&self, job_id: &str) -> (u16, Value) {
+        let (s, _, v) = self
+            .call("GET", &format!("/v1/{PROJECT}/jobs/{job_id}"), &[], None)
+            .await;
+        (s, v)
+    }
+
+    /// Polls a job until SUCCESS or FAIL (every 10 ms, at most 5 s).
+    pub async fn wait_job(&self, job_id: &str) -> Job {
+        for _ in 0..500 {
+            let (s, v) = self.job(job_id).await;
+            assert_eq!(s, 200, "job read answered {v}");
+            let job: Job = serde_json::from_value(v).expect("job parses");
+            if job.status.as_ref().is_some_and(|s| s.is_terminal()) {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("job {job_id} did not finish");
+    }
+
+    pub async fn server(&self, id: &str) -> Value {
+        let (s, _, v) = self
+            .call(
+                "GET",
+                &format!("/v1/{PROJECT}/cloudservers/{id}"),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v["server"].clone()
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let m = Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.http.request(m, format!("{}/_sim{}", self.url, path));
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.expect("admin answered");
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn knobs(&self, patch: Value) -> Value {
+        let (s, v) = self.admin("PUT", "/knobs", Some(patch)).await;
+        assert_eq!(s, 200, "knobs refused: {v}");
+        v
+    }
+
+    pub async fn stats(&self) -> Value {
+        self.admin("GET", "/stats", None).await.1
+    }
+
+    pub async fn start_count(&self, id: &str) -> u64 {
+        let (s, v) = self.admin("GET", &format!("/servers/{id}"), None).await;
+        assert_eq!(s, 200);
+        v["start_count"].as_u64().expect("start_count")
+    }
+}
+
+/// Credentials for the default config (for the crate's client).
+pub fn demo_credentials() -> Credentials {
+    let c = SimConfig::default();
+    Credentials::new(c.access_key, c.secret_key.expose())
+}
+
+/// The ECS error code of an `{"error": {...}}` body.
+pub fn ecs_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no ecs code>")
+}
+
+/// The gateway error code of an `{"error_code": ...}` body.
+pub fn gw_code(v: &Value) -> &str {
+    v["error_code"].as_str().unwrap_or("<no gateway code>")
+}
