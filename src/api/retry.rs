@@ -1,7 +1,34 @@
 //! Retry policy: exponential backoff with jitter, `Retry-After` honoured, bounded by a count
 //! and by the caller's deadline.
+//!
+//! The delay before retry number `n` (0 for the first retry) is
+//!
+//! * `step = min(max_delay, base_delay × 2ⁿ)`, then *equal jitter*: a uniformly random value
+//!   in `[step / 2, step]`, so that many clients that failed together do not retry together
+//!   while each still waits at least half its step;
+//! * at least the answer's `Retry-After` (delta-seconds or HTTP-date), even when that is
+//!   longer than `max_delay`. A `Retry-After` longer than [`MAX_HONOURED_RETRY_AFTER`] is
+//!   not waited for: the error is returned at once.
+//!
+//! A sleep that would end at or after the caller's deadline is not started: the call ends
+//! with `ApiError::DeadlineExceeded` carrying the last error.
+
+// `ApiError` is the crate's one error type (~170 bytes, with its strings); the public
+// signatures return it by value, as the contract fixes.
+#![allow(clippy::result_large_err)]
 
 use std::time::Duration;
+
+use rand::Rng;
+use time::format_description::well_known::Rfc2822;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+use super::error::ApiError;
+
+/// The longest `Retry-After` the client waits for; beyond it the error is returned at once
+/// (a server asking for a pause this long is not going to be outwaited by a Terraform run).
+pub const MAX_HONOURED_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -20,5 +47,239 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(20),
         }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all: one attempt per call.
+    pub fn none() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// The un-jittered step before retry number `retry` (0-based):
+    /// `min(max_delay, base_delay × 2^retry)`.
+    pub fn step(&self, retry: u32) -> Duration {
+        let factor = 2u32.checked_pow(retry.min(31)).unwrap_or(u32::MAX);
+        self.base_delay
+            .checked_mul(factor)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
+    }
+
+    /// The jittered backoff before retry number `retry`: uniform in `[step/2, step]`.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let step = self.step(retry);
+        let half = step / 2;
+        let spread = step.saturating_sub(half);
+        if spread.is_zero() {
+            return step;
+        }
+        let extra =
+            rand::thread_rng().gen_range(0..=spread.as_nanos().min(u64::MAX as u128) as u64);
+        half + Duration::from_nanos(extra)
+    }
+
+    /// The delay before retry number `retry`: the backoff, but never shorter than
+    /// `retry_after`.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let backoff = self.backoff(retry);
+        match retry_after {
+            Some(ra) => backoff.max(ra),
+            None => backoff,
+        }
+    }
+
+    /// Decides what follows the failed attempt that `last` describes, when `retries_done`
+    /// retries have already been made: `Ok(sleep)` to retry after sleeping, or the error to
+    /// return. The caller has already decided that `last` is retryable.
+    ///
+    /// * `retries_done >= max_retries`, or a `Retry-After` beyond
+    ///   [`MAX_HONOURED_RETRY_AFTER`] → `Err(last)`;
+    /// * the sleep would end at or after `deadline` → `Err(DeadlineExceeded)` carrying `last`.
+    pub fn next_sleep(
+        &self,
+        retries_done: u32,
+        last: ApiError,
+        now: Instant,
+        deadline: Option<Instant>,
+        what: &str,
+    ) -> Result<Duration, ApiError> {
+        if retries_done >= self.max_retries {
+            return Err(last);
+        }
+        let retry_after = last.retry_after();
+        if retry_after.is_some_and(|ra| ra > MAX_HONOURED_RETRY_AFTER) {
+            return Err(last);
+        }
+        let sleep = self.delay(retries_done, retry_after);
+        if let Some(deadline) = deadline {
+            if now + sleep >= deadline {
+                return Err(ApiError::DeadlineExceeded {
+                    what: what.to_string(),
+                    last_error: Some(Box::new(last)),
+                });
+            }
+        }
+        Ok(sleep)
+    }
+}
+
+/// Parses a `Retry-After` value: delta-seconds (`"120"`) or an HTTP-date
+/// (`"Sun, 06 Nov 1994 08:49:37 GMT"`, read as RFC 2822, which covers the IMF-fixdate form).
+/// A date in the past gives zero. Anything else gives `None`.
+pub fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // Absurdly long digit strings saturate rather than fail.
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
+    }
+    let at = OffsetDateTime::parse(value, &Rfc2822).ok()?;
+    let wait = at - now;
+    if wait.is_negative() {
+        return Some(Duration::ZERO);
+    }
+    Duration::try_from(wait).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        }
+    }
+
+    fn http_error(retry_after: Option<Duration>) -> ApiError {
+        ApiError::Http {
+            method: "GET".into(),
+            path: "/x".into(),
+            status: 503,
+            code: "503".into(),
+            message: "busy".into(),
+            request_id: None,
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn steps_double_and_cap() {
+        let p = policy();
+        let steps: Vec<u128> = (0..6).map(|n| p.step(n).as_millis()).collect();
+        assert_eq!(steps, vec![100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(p.step(u32::MAX), Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn backoff_has_equal_jitter() {
+        let p = policy();
+        for n in 0..8 {
+            for _ in 0..50 {
+                let d = p.backoff(n);
+                assert!(d >= p.step(n) / 2 && d <= p.step(n), "{n}: {d:?}");
+            }
+        }
+        let zero = RetryPolicy {
+            base_delay: Duration::ZERO,
+            ..policy()
+        };
+        assert_eq!(zero.backoff(3), Duration::ZERO);
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_even_beyond_max_delay() {
+        let p = policy();
+        let d = p.delay(0, Some(Duration::from_secs(7)));
+        assert_eq!(d, Duration::from_secs(7));
+        assert!(p.delay(0, Some(Duration::ZERO)) <= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn parses_delta_seconds_and_http_dates() {
+        let now = datetime!(1994-11-06 08:49:30 UTC);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+        assert_eq!(parse_retry_after("", now), None);
+        assert!(parse_retry_after("99999999999999999999999", now).is_some());
+    }
+
+    #[test]
+    fn next_sleep_counts_retries() {
+        let p = policy();
+        let now = Instant::now();
+        assert!(p.next_sleep(0, http_error(None), now, None, "x").is_ok());
+        assert!(p.next_sleep(2, http_error(None), now, None, "x").is_ok());
+        match p.next_sleep(3, http_error(None), now, None, "x") {
+            Err(ApiError::Http { status: 503, .. }) => {}
+            other => panic!("expected the last error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn next_sleep_never_crosses_the_deadline() {
+        let p = policy();
+        let now = Instant::now();
+        let deadline = now + Duration::from_millis(40);
+        // The first backoff is at least 50 ms: past the deadline.
+        match p.next_sleep(0, http_error(None), now, Some(deadline), "GET /x") {
+            Err(ApiError::DeadlineExceeded {
+                what,
+                last_error: Some(last),
+            }) => {
+                assert_eq!(what, "GET /x");
+                assert_eq!(last.status(), Some(503));
+            }
+            other => panic!("expected DeadlineExceeded, got {other:?}"),
+        }
+        let far = now + Duration::from_secs(60);
+        assert!(p
+            .next_sleep(0, http_error(None), now, Some(far), "x")
+            .is_ok());
+        // A Retry-After that would cross the deadline also stops.
+        assert!(matches!(
+            p.next_sleep(
+                0,
+                http_error(Some(Duration::from_secs(61))),
+                now,
+                Some(far),
+                "x"
+            ),
+            Err(ApiError::DeadlineExceeded { .. })
+        ));
+    }
+
+    #[test]
+    fn unreasonable_retry_after_returns_the_error() {
+        let p = policy();
+        let e = http_error(Some(MAX_HONOURED_RETRY_AFTER + Duration::from_secs(1)));
+        assert!(matches!(
+            p.next_sleep(0, e, Instant::now(), None, "x"),
+            Err(ApiError::Http { .. })
+        ));
     }
 }
