@@ -206,6 +206,8 @@ impl JobWaiter {
         deadline: Instant,
         cancel: &CancellationToken,
     ) -> JobReport {
+        // The earlier of the caller's deadline and one the client already carried.
+        let deadline = self.client.deadline().map_or(deadline, |d| d.min(deadline));
         let client = self.client.with_deadline(deadline);
         let mut report = JobReport {
             job_id: job_id.to_string(),
