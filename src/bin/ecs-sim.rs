@@ -13,7 +13,7 @@ use terraform_provider_ecs::sim::config::{
     DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_REGION, DEMO_SECRET_KEY,
 };
 use terraform_provider_ecs::sim::{
-    AlreadyRunningMode, Knobs, PartialFailureParent, ServersFile, SimConfig, SimServer,
+    AlreadyRunningMode, DropMode, Knobs, PartialFailureParent, ServersFile, SimConfig, SimServer,
 };
 
 /// A `[min, max]` range in ms: `MIN,MAX`, `MIN-MAX` or a single `N`.
@@ -50,6 +50,12 @@ enum AlreadyRunningArg {
     Sync400,
     #[value(name = "success")]
     Success,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DropModeArg {
+    After,
+    Before,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -107,6 +113,9 @@ struct Cli {
     /// Probability of a dropped connection per request.
     #[arg(long, value_parser = parse_probability)]
     fault_drop: Option<f64>,
+    /// Whether a dropped request is carried out first (after) or not (before).
+    #[arg(long, value_enum)]
+    fault_drop_mode: Option<DropModeArg>,
     /// Comma-separated route names the faults apply to (default: all).
     #[arg(long)]
     fault_routes: Option<String>,
@@ -195,6 +204,12 @@ impl Cli {
                 AlreadyRunningArg::SubjobFail => AlreadyRunningMode::SubjobFail,
                 AlreadyRunningArg::Sync400 => AlreadyRunningMode::Sync400,
                 AlreadyRunningArg::Success => AlreadyRunningMode::Success,
+            };
+        }
+        if let Some(m) = self.fault_drop_mode {
+            k.fault_drop_mode = match m {
+                DropModeArg::After => DropMode::After,
+                DropModeArg::Before => DropMode::Before,
             };
         }
         if let Some(p) = self.partial_failure_parent {

@@ -133,6 +133,16 @@ pub enum AlreadyRunningMode {
     Success,
 }
 
+/// When a dropped connection is closed: after the request was carried out (its answer is
+/// lost: the dangerous case for a POST) or before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DropMode {
+    #[default]
+    After,
+    Before,
+}
+
 /// The parent status of a job whose sub-jobs partly failed (`ecs-api.md` §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -162,6 +172,8 @@ pub struct Knobs {
     pub fault_5xx: f64,
     /// Probability per request of a dropped connection (no HTTP answer).
     pub fault_drop: f64,
+    /// Whether a dropped request is carried out first (`after`, default) or not (`before`).
+    pub fault_drop_mode: DropMode,
     /// Route names the faults apply to (see `/_sim/stats`); empty = every route.
     pub fault_routes: Vec<String>,
     /// The next N requests on `fault_routes` get a 429 (deterministic).
@@ -206,6 +218,7 @@ impl Default for Knobs {
             fault_429: 0.0,
             fault_5xx: 0.0,
             fault_drop: 0.0,
+            fault_drop_mode: DropMode::default(),
             fault_routes: Vec::new(),
             fault_429_burst: 0,
             fault_5xx_burst: 0,

@@ -29,9 +29,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{
-    server_id_for_index, AlreadyRunningMode, Knobs, PartialFailureParent, ServerSpec, ServersFile,
-    SimConfig, ALL_ROUTES, ROUTE_ACTION, ROUTE_JOB, ROUTE_LIST, ROUTE_PROJECTS, ROUTE_SHOW,
-    ROUTE_UNKNOWN,
+    server_id_for_index, AlreadyRunningMode, DropMode, Knobs, PartialFailureParent, ServerSpec,
+    ServersFile, SimConfig, ALL_ROUTES, ROUTE_ACTION, ROUTE_JOB, ROUTE_LIST, ROUTE_PROJECTS,
+    ROUTE_SHOW, ROUTE_UNKNOWN,
 };
 
 use faults::{ConnKill, Stats};

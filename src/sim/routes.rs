@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use super::auth::{self, Received};
 use super::config::{
-    ROUTE_ACTION, ROUTE_JOB, ROUTE_LIST, ROUTE_PROJECTS, ROUTE_SHOW, ROUTE_UNKNOWN,
+    DropMode, ROUTE_ACTION, ROUTE_JOB, ROUTE_LIST, ROUTE_PROJECTS, ROUTE_SHOW, ROUTE_UNKNOWN,
 };
 use super::faults::{self, ConnKill, Fault};
 use super::state::{Failure, JobView, Op};
@@ -191,10 +191,18 @@ pub async fn api(AxState(sim): AxState<Arc<Sim>>, req: Request) -> Response {
                 match checked {
                     Err(f) => Err(f),
                     Ok(()) => {
-                        let fault = faults::decide(&mut sim.lock(), route.name());
+                        let (fault, drop_mode) = {
+                            let mut state = sim.lock();
+                            let f = faults::decide(&mut state, route.name());
+                            (f, state.knobs.fault_drop_mode)
+                        };
                         match fault {
                             Some(Fault::Drop) => {
-                                return drop_connection(&sim, &parts, route.name(), started).await
+                                if drop_mode == DropMode::After {
+                                    // Carried out; only the answer is lost.
+                                    let _ = dispatch(&sim, &route, parts.uri.query(), &bytes);
+                                }
+                                return drop_connection(&sim, &parts, route.name(), started).await;
                             }
                             Some(Fault::TooMany(secs)) => Err(Failure::Gateway {
                                 status: 429,

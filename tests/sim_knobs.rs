@@ -1,0 +1,557 @@
+//! ecs-sim's knobs and admin API, each observed over HTTP: faults (bursts, probabilities,
+//! per route, dropped connections), latency, the start rate limit, job modes, TTL, stats.
+
+mod sim_common;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sim_common::{ecs_code, fast_knobs, gw_code, Opts, TestSim, PROJECT};
+use terraform_provider_ecs::api::models::JobStatus;
+use terraform_provider_ecs::sim::{Knobs, ROUTE_ACTION, ROUTE_JOB, ROUTE_LIST};
+
+fn list_path() -> String {
+    format!("/v1/{PROJECT}/cloudservers/detail")
+}
+
+async fn list_status(sim: &TestSim) -> u16 {
+    sim.call("GET", &list_path(), &[("limit", "1")], None)
+        .await
+        .0
+}
+
+#[tokio::test]
+async fn knobs_get_put_merge_and_validation() {
+    let sim = TestSim::start(0, Knobs::default()).await;
+    let (s, v) = sim.admin("GET", "/knobs", None).await;
+    assert_eq!(s, 200);
+    let defaults = serde_json::to_value(Knobs::default()).expect("json");
+    assert_eq!(v, defaults);
+    assert_eq!(v["start_duration_ms"], json!([15000, 35000]));
+    assert_eq!(v["start_rate_limit_per_minute"], 1000);
+    assert_eq!(v["job_ttl_secs"], 86400);
+    assert_eq!(v["already_running_mode"], "subjob_fail");
+    assert_eq!(v["partial_failure_parent"], "fail");
+    let v = sim.knobs(json!({"time_scale": 0.5, "latency_ms": 3})).await;
+    assert_eq!(v["time_scale"], 0.5);
+    assert_eq!(v["latency_ms"], 3);
+    assert_eq!(v["start_duration_ms"], json!([15000, 35000]), "untouched");
+    for bad in [
+        json!({"no_such_knob": 1}),
+        json!({"fault_5xx": 1.5}),
+        json!({"start_duration_ms": [10, 1]}),
+        json!({"already_running_mode": "maybe"}),
+        json!({"fault_routes": ["GET /nowhere"]}),
+        json!([1, 2]),
+    ] {
+        let (s, v) = sim.admin("PUT", "/knobs", Some(bad.clone())).await;
+        assert_eq!(s, 400, "{bad} accepted");
+        assert!(v["error"].is_string());
+    }
+    let (_, v) = sim.admin("GET", "/knobs", None).await;
+    assert_eq!(v["time_scale"], 0.5, "refused patches change nothing");
+}
+
+#[tokio::test]
+async fn fault_bursts_per_route() {
+    let sim = TestSim::start(1, fast_knobs()).await;
+    let id = sim.ids()[0].clone();
+    let job = sim.start_servers(&[id]).await;
+    sim.knobs(json!({"fault_5xx_burst": 2, "fault_routes": [ROUTE_JOB]}))
+        .await;
+    // Other routes are untouched.
+    assert_eq!(list_status(&sim).await, 200);
+    for _ in 0..2 {
+        let (s, v) = sim.job(&job).await;
+        assert_eq!(s, 503);
+        assert_eq!(gw_code(&v), "APIGW.0202");
+    }
+    assert_eq!(sim.job(&job).await.0, 200, "burst over");
+
+    sim.knobs(json!({"fault_429_burst": 1, "retry_after_secs": 7, "fault_routes": []}))
+        .await;
+    let (s, h, v) = sim.call("GET", &list_path(), &[], None).await;
+    assert_eq!(s, 429);
+    assert_eq!(gw_code(&v), "APIGW.0308");
+    assert_eq!(
+        h.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("7")
+    );
+    assert_eq!(v["request_id"], h["x-request-id"].to_str().expect("rid"));
+    assert_eq!(list_status(&sim).await, 200);
+
+    let st = sim.stats().await;
+    assert_eq!(st["requests"][ROUTE_JOB]["503"], 2);
+    assert_eq!(st["requests"][ROUTE_JOB]["200"], 1);
+    assert_eq!(st["requests"][ROUTE_LIST]["429"], 1);
+    assert_eq!(st["requests"][ROUTE_LIST]["200"], 2);
+    // Bursts count down in the knobs.
+    let (_, k) = sim.admin("GET", "/knobs", None).await;
+    assert_eq!(k["fault_5xx_burst"], 0);
+}
+
+#[tokio::test]
+async fn dropped_connections_give_no_answer() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let ids = sim.ids();
+    sim.knobs(json!({"fault_drop_burst": 1, "fault_routes": [ROUTE_ACTION]}))
+        .await;
+    let body =
+        serde_json::to_vec(&json!({"os-start": {"servers": [{"id": ids[0]}]}})).expect("json");
+    let err = sim
+        .send(
+            "POST",
+            &sim.action_path(),
+            &[],
+            Some(&body),
+            Opts::default(),
+        )
+        .await
+        .expect_err("a dropped connection is an error, not an answer");
+    assert!(!err.is_status() && !err.is_timeout(), "{err:?}");
+    // The POST reached the service before the drop: the start happened.
+    assert_eq!(sim.start_count(&ids[0]).await, 1);
+    assert_eq!(
+        sim.server(&ids[0]).await["OS-EXT-STS:task_state"],
+        "powering-on"
+    );
+    // The next request (new connection) is answered.
+    let job = sim.start_servers(&ids[1..]).await;
+    assert_eq!(job.len(), 32);
+    let st = sim.stats().await;
+    assert_eq!(st["requests"][ROUTE_ACTION]["dropped"], 1);
+    assert_eq!(st["requests"][ROUTE_ACTION]["200"], 1);
+    assert_eq!(st["starts_total"], 2);
+
+    // `before`: the connection is closed before the request is carried out.
+    sim.admin(
+        "POST",
+        "/servers",
+        Some(json!({"servers": [{"id": ids[0], "status": "SHUTOFF"}]})),
+    )
+    .await;
+    sim.knobs(json!({"fault_drop_burst": 1, "fault_drop_mode": "before"}))
+        .await;
+    let start_before = sim.start_count(&ids[0]).await;
+    let r = sim
+        .send(
+            "POST",
+            &sim.action_path(),
+            &[],
+            Some(&body),
+            Opts::default(),
+        )
+        .await;
+    assert!(r.is_err());
+    assert_eq!(
+        sim.start_count(&ids[0]).await,
+        start_before,
+        "not carried out"
+    );
+    assert_eq!(
+        sim.server(&ids[0]).await["OS-EXT-STS:task_state"],
+        Value::Null
+    );
+
+    // GETs can be dropped too, by probability.
+    sim.knobs(json!({"fault_drop": 1.0, "fault_routes": [ROUTE_LIST]}))
+        .await;
+    let r = sim
+        .send("GET", &list_path(), &[], None, Opts::default())
+        .await;
+    assert!(r.is_err());
+    sim.knobs(json!({"fault_drop": 0.0})).await;
+    assert_eq!(list_status(&sim).await, 200);
+}
+
+#[tokio::test]
+async fn probabilistic_faults_are_seeded_and_reproducible() {
+    let sim = TestSim::start(0, fast_knobs()).await;
+    let mut seqs = Vec::new();
+    for _ in 0..2 {
+        sim.knobs(json!({"fault_429": 0.3, "fault_5xx": 0.2, "seed": 42}))
+            .await;
+        let mut seq = Vec::new();
+        for _ in 0..100 {
+            seq.push(list_status(&sim).await);
+        }
+        seqs.push(seq);
+    }
+    assert_eq!(seqs[0], seqs[1], "same seed, same faults");
+    let n429 = seqs[0].iter().filter(|&&s| s == 429).count();
+    let n503 = seqs[0].iter().filter(|&&s| s == 503).count();
+    let n200 = seqs[0].iter().filter(|&&s| s == 200).count();
+    assert!((15..=45).contains(&n429), "{n429} 429s of 100 at p=0.3");
+    assert!((8..=35).contains(&n503), "{n503} 503s of 100 at p=0.2");
+    assert_eq!(n429 + n503 + n200, 100);
+}
+
+#[tokio::test]
+async fn latency_is_added() {
+    let sim = TestSim::start(0, fast_knobs()).await;
+    sim.knobs(json!({"latency_ms": 150})).await;
+    let t = Instant::now();
+    assert_eq!(list_status(&sim).await, 200);
+    assert!(t.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn start_rate_limit_with_retry_after() {
+    let sim = TestSim::start(
+        10,
+        Knobs {
+            start_rate_limit_per_minute: 5,
+            ..fast_knobs()
+        },
+    )
+    .await;
+    let ids = sim.ids();
+    sim.start_servers(&ids[..3]).await;
+    let (s, h, v) = {
+        let servers: Vec<Value> = ids[3..6].iter().map(|i| json!({"id": i})).collect();
+        sim.call(
+            "POST",
+            &sim.action_path(),
+            &[],
+            Some(json!({"os-start": {"servers": servers}})),
+        )
+        .await
+    };
+    assert_eq!(s, 429, "{v}");
+    assert_eq!(gw_code(&v), "APIGW.0308");
+    let retry: u64 = h["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((55..=60).contains(&retry), "Retry-After {retry}");
+    // Refused starts did not start anything.
+    assert_eq!(sim.start_count(&ids[3]).await, 0);
+    // Two more fit.
+    sim.start_servers(&ids[3..5]).await;
+    let (s, _) = sim.action("os-start", &ids[5..6], None).await;
+    assert_eq!(s, 429);
+    // Stops are not limited.
+    let (s, _) = sim.action("os-stop", &ids[..1], None).await;
+    assert_eq!(s, 200);
+    // A minute later there is room again.
+    let (s, _) = sim
+        .admin("POST", "/clock/advance", Some(json!({"ms": 60_000})))
+        .await;
+    assert_eq!(s, 200);
+    sim.start_servers(&ids[5..10]).await;
+    // More than the whole limit in one POST: Retry-After is the full window.
+    sim.knobs(json!({"start_rate_limit_per_minute": 2})).await;
+    sim.admin("POST", "/clock/advance", Some(json!({"ms": 60_000})))
+        .await;
+    let (_, h, _) = {
+        let servers: Vec<Value> = ids[..3].iter().map(|i| json!({"id": i})).collect();
+        sim.call(
+            "POST",
+            &sim.action_path(),
+            &[],
+            Some(json!({"os-start": {"servers": servers}})),
+        )
+        .await
+    };
+    assert_eq!(h["retry-after"], "60");
+    // 0 turns it off.
+    sim.knobs(json!({"start_rate_limit_per_minute": 0, "already_running_mode": "success"}))
+        .await;
+    sim.start_servers(&ids).await;
+}
+
+#[tokio::test]
+async fn never_finishing_jobs() {
+    let sim = TestSim::start(3, fast_knobs()).await;
+    let ids = sim.ids();
+    sim.knobs(json!({"never_finish_jobs": 1})).await;
+    let stuck = sim.start_servers(&ids[..1]).await;
+    let fine = sim.start_servers(&ids[1..2]).await;
+    assert_eq!(sim.wait_job(&fine).await.status, Some(JobStatus::Success));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, v) = sim.job(&stuck).await;
+    assert_eq!(v["status"], "RUNNING");
+    assert_eq!(v["end_time"], Value::Null);
+    assert_eq!(
+        sim.server(&ids[0]).await["OS-EXT-STS:task_state"],
+        "powering-on"
+    );
+    let (_, k) = sim.admin("GET", "/knobs", None).await;
+    assert_eq!(k["never_finish_jobs"], 0, "the count was used up");
+
+    sim.knobs(json!({"never_finish": true})).await;
+    let stuck2 = sim.start_servers(&ids[2..]).await;
+    sim.admin("POST", "/clock/advance", Some(json!({"ms": 3_600_000})))
+        .await;
+    assert_eq!(sim.job(&stuck2).await.1["status"], "RUNNING");
+    let st = sim.stats().await;
+    assert_eq!(st["jobs"]["RUNNING"], 2);
+    assert_eq!(st["jobs"]["SUCCESS"], 1);
+}
+
+#[tokio::test]
+async fn finished_jobs_are_purged_after_the_ttl() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let ids = sim.ids();
+    let job = sim.start_servers(&ids[..1]).await;
+    sim.wait_job(&job).await;
+    // Default TTL: still there an hour later, gone after a day.
+    sim.admin("POST", "/clock/advance", Some(json!({"ms": 3_600_000})))
+        .await;
+    assert_eq!(sim.job(&job).await.0, 200);
+    sim.admin("POST", "/clock/advance", Some(json!({"ms": 86_400_000})))
+        .await;
+    let (s, v) = sim.job(&job).await;
+    assert_eq!(s, 404);
+    assert_eq!(ecs_code(&v), "Ecs.0000");
+    assert_eq!(sim.admin("GET", &format!("/jobs/{job}"), None).await.0, 404);
+    // TTL 0: gone as soon as it ends; stats still know when the last job ended.
+    sim.knobs(json!({"job_ttl_secs": 0})).await;
+    let job = sim.start_servers(&ids[1..]).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(sim.job(&job).await.0, 404);
+    assert!(sim.stats().await["last_job_end"].is_string());
+    // Unknown and malformed ids: 404 in the ECS shape too.
+    for bad in [
+        "0123456789abcdef0123456789abcdef",
+        "nope",
+        "FF80808288D41E1B018990260955686A",
+    ] {
+        let (s, v) = sim.job(bad).await;
+        assert_eq!(s, 404, "{bad}");
+        assert_eq!(ecs_code(&v), "Ecs.0000");
+    }
+}
+
+#[tokio::test]
+async fn odd_answers_for_client_robustness() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let ids = sim.ids();
+    let job = sim.start_servers(&ids[..1]).await;
+
+    sim.knobs(json!({"job_status_override": "WEIRD"})).await;
+    let (s, v) = sim.job(&job).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["status"], "WEIRD");
+    sim.knobs(json!({"job_status_override": null})).await;
+
+    sim.knobs(json!({"malformed_job_json": true})).await;
+    let r = sim
+        .send(
+            "GET",
+            &format!("/v1/{PROJECT}/jobs/{job}"),
+            &[],
+            None,
+            Opts::default(),
+        )
+        .await
+        .expect("answered");
+    assert_eq!(r.status().as_u16(), 200);
+    let text = r.text().await.expect("body");
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    sim.knobs(json!({"malformed_job_json": false})).await;
+
+    sim.knobs(json!({"omit_job_id": true})).await;
+    let (s, v) = sim.action("os-start", &ids[1..], None).await;
+    assert_eq!(s, 200);
+    assert_eq!(v, json!({}));
+    // The job was still created: the server is starting.
+    assert_eq!(sim.start_count(&ids[1]).await, 1);
+}
+
+#[tokio::test]
+async fn durations_and_time_scale() {
+    // 10 s nominal, scaled by 0.005 → 50 ms.
+    let sim = TestSim::start(
+        1,
+        Knobs {
+            start_duration_ms: [10_000, 10_000],
+            time_scale: 0.005,
+            start_rate_limit_per_minute: 0,
+            ..Knobs::default()
+        },
+    )
+    .await;
+    let ids = sim.ids();
+    let t = Instant::now();
+    let job = sim.wait_job(&sim.start_servers(&ids).await).await;
+    let took = t.elapsed();
+    assert!(took >= Duration::from_millis(45), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let begin = time::OffsetDateTime::parse(
+        &job.begin_time.clone().expect("begin"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("rfc3339");
+    let end = time::OffsetDateTime::parse(
+        &job.end_time.clone().expect("end"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("rfc3339");
+    let ms = (end - begin).whole_milliseconds();
+    assert!((49..=51).contains(&ms), "{ms} ms");
+}
+
+#[tokio::test]
+async fn admin_servers_add_replace_and_inspect() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let a = "aaaaaaaa-0000-4000-8000-000000000001";
+    let b = "bbbbbbbb-0000-4000-8000-000000000002";
+    let (s, v) = sim
+        .admin(
+            "POST",
+            "/servers",
+            Some(json!({"servers": [
+                {"id": a, "status": "ACTIVE"},
+                {"id": b, "status": "SHUTOFF", "task_state": "powering-on"},
+            ]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["servers_total"], 4);
+    assert_eq!(sim.ids().len(), 4);
+    let (_, v) = sim.admin("GET", &format!("/servers/{a}"), None).await;
+    assert_eq!(v["server"]["status"], "ACTIVE");
+    assert_eq!(v["start_count"], 0);
+    assert_eq!(v["stop_count"], 0);
+    assert_eq!(sim.server(b).await["OS-EXT-STS:task_state"], "powering-on");
+    // ERROR servers carry a fault.
+    sim.admin(
+        "POST",
+        "/servers",
+        Some(json!({"servers": [{"id": a, "status": "ERROR"}]})),
+    )
+    .await;
+    let e = sim.server(a).await;
+    assert_eq!(e["status"], "ERROR");
+    assert!(e["fault"]["message"].is_string());
+    // Replace.
+    let (s, v) = sim
+        .admin(
+            "POST",
+            "/servers",
+            Some(json!({"servers": [{"id": a}], "replace": true})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["servers_total"], 1);
+    assert_eq!(sim.ids(), vec![a.to_string()]);
+    assert_eq!(sim.server(a).await["status"], "SHUTOFF");
+    assert_eq!(
+        sim.admin("GET", &format!("/servers/{b}"), None).await.0,
+        404
+    );
+    // Bad specs change nothing.
+    for bad in [
+        json!({"servers": [{"id": b, "status": "FLYING"}]}),
+        json!({"servers": [{"id": b, "status": "ACTIVE", "task_state": "powering-on"}]}),
+        json!({"servers": [{"id": ""}]}),
+        json!({"nope": 1}),
+    ] {
+        assert_eq!(sim.admin("POST", "/servers", Some(bad)).await.0, 400);
+    }
+    assert_eq!(sim.ids().len(), 1);
+}
+
+#[tokio::test]
+async fn stats_count_routes_servers_jobs_and_concurrency() {
+    let sim = TestSim::start(4, fast_knobs()).await;
+    let ids = sim.ids();
+    let st = sim.stats().await;
+    assert_eq!(st["servers"]["SHUTOFF"], 4);
+    assert_eq!(st["requests"], json!({}));
+    assert_eq!(st["last_job_end"], Value::Null);
+    assert_eq!(st["starts_total"], 0);
+
+    let job = sim.start_servers(&ids[..2]).await;
+    sim.wait_job(&job).await;
+    sim.call("GET", "/v3/projects", &[], None).await;
+    sim.call("GET", "/nope", &[], None).await;
+    sim.server(&ids[0]).await;
+    let st = sim.stats().await;
+    assert_eq!(st["servers"]["ACTIVE"], 2);
+    assert_eq!(st["servers"]["SHUTOFF"], 2);
+    assert_eq!(st["starts_total"], 2);
+    assert_eq!(st["jobs"]["SUCCESS"], 1);
+    assert!(st["last_job_end"].is_string());
+    assert_eq!(st["requests"][ROUTE_ACTION]["200"], 1);
+    assert!(st["requests"][ROUTE_JOB]["200"].as_u64() >= Some(1));
+    assert_eq!(st["requests"]["GET /v3/projects"]["200"], 1);
+    assert_eq!(st["requests"]["unknown"]["404"], 1);
+    assert_eq!(
+        st["requests"]["GET /v1/{project_id}/cloudservers/{server_id}"]["200"],
+        1
+    );
+    assert!(st["rss_bytes"].as_u64() > Some(0));
+
+    // Concurrency: 20 requests held 100 ms each by the latency knob.
+    sim.knobs(json!({"latency_ms": 100})).await;
+    let calls = (0..20).map(|_| list_status(&sim));
+    let statuses = futures::future::join_all(calls).await;
+    assert!(statuses.iter().all(|&s| s == 200));
+    let st = sim.stats().await;
+    let max = st["max_concurrent_requests"].as_u64().expect("max");
+    assert!((10..=20).contains(&max), "max concurrent {max}");
+    assert_eq!(st["current_requests"], 0);
+
+    let (s, _) = sim.admin("POST", "/stats/reset", None).await;
+    assert_eq!(s, 200);
+    let st = sim.stats().await;
+    assert_eq!(st["requests"], json!({}));
+    assert_eq!(st["starts_total"], 0);
+    assert_eq!(st["max_concurrent_requests"], 0);
+    assert_eq!(sim.start_count(&ids[0]).await, 0);
+    assert_eq!(st["servers"]["ACTIVE"], 2, "servers are not counters");
+}
+
+#[tokio::test]
+async fn admin_job_view_needs_no_signature() {
+    let sim = TestSim::start(1, fast_knobs()).await;
+    let job = sim.start_servers(&sim.ids()).await;
+    let (s, v) = sim.admin("GET", &format!("/jobs/{job}"), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["job_id"], job.as_str());
+    assert_eq!(v["entities"]["sub_jobs_total"], 1);
+    // Admin calls are not counted.
+    let st = sim.stats().await;
+    assert!(st["requests"]
+        .get("GET /v1/{project_id}/jobs/{job_id}")
+        .is_none());
+}
+
+#[tokio::test]
+async fn restarting_a_starting_server_joins_and_counts() {
+    let sim = TestSim::start(
+        1,
+        Knobs {
+            start_duration_ms: [300, 300],
+            start_rate_limit_per_minute: 0,
+            ..Knobs::default()
+        },
+    )
+    .await;
+    let ids = sim.ids();
+    let a = sim.start_servers(&ids).await;
+    let b = sim.start_servers(&ids).await;
+    assert_eq!(sim.start_count(&ids[0]).await, 2, "both starts are counted");
+    let ja = sim.wait_job(&a).await;
+    let jb = sim.wait_job(&b).await;
+    assert_eq!(ja.status, Some(JobStatus::Success));
+    assert_eq!(jb.status, Some(JobStatus::Success));
+    assert_eq!(ja.end_time, jb.end_time, "the second start joins the first");
+    // A stop during a start conflicts (Ecs.0603 sub-job).
+    sim.admin(
+        "POST",
+        "/servers",
+        Some(
+            json!({"servers": [{"id": ids[0], "status": "SHUTOFF", "task_state": "powering-on"}]}),
+        ),
+    )
+    .await;
+    let (s, v) = sim.action("os-stop", &ids, None).await;
+    assert_eq!(s, 200);
+    let j = sim.wait_job(v["job_id"].as_str().expect("job")).await;
+    assert_eq!(j.status, Some(JobStatus::Fail));
+    assert_eq!(j.sub_jobs()[0].error_code.as_deref(), Some("Ecs.0603"));
+}
