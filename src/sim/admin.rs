@@ -41,6 +41,7 @@ pub fn rss_bytes() -> Option<u64> {
 
 async fn stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
     let (requests, max, current) = sim.stats.snapshot();
+    let (conns, max_conns) = sim.stats.connections();
     let mut state = sim.lock();
     let servers = state.server_counts();
     let jobs = state.job_counts();
@@ -51,6 +52,8 @@ async fn stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
         "servers_total": servers.values().sum::<u64>(),
         "max_concurrent_requests": max,
         "current_requests": current,
+        "open_connections": conns,
+        "max_open_connections": max_conns,
         "starts_total": state.starts_total(),
         "stops_total": state.stops_total(),
         "jobs": jobs,

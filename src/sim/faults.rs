@@ -68,6 +68,17 @@ pub struct Stats {
     requests: Mutex<BTreeMap<&'static str, BTreeMap<String, u64>>>,
     current: AtomicU64,
     max: AtomicU64,
+    conns: AtomicU64,
+    max_conns: AtomicU64,
+}
+
+/// Decrements the open-connection count when the connection ends.
+pub struct OpenConn(Arc<Stats>);
+
+impl Drop for OpenConn {
+    fn drop(&mut self) {
+        self.0.conns.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Decrements the in-flight count when the request ends, however it ends.
@@ -84,6 +95,20 @@ impl Stats {
         let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
         self.max.fetch_max(now, Ordering::SeqCst);
         InFlight(self.clone())
+    }
+
+    pub fn open_connection(self: &Arc<Self>) -> OpenConn {
+        let now = self.conns.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_conns.fetch_max(now, Ordering::SeqCst);
+        OpenConn(self.clone())
+    }
+
+    /// (open connections, most open at once).
+    pub fn connections(&self) -> (u64, u64) {
+        (
+            self.conns.load(Ordering::SeqCst),
+            self.max_conns.load(Ordering::SeqCst),
+        )
     }
 
     /// Counts one answer; `status` is the HTTP status or `"dropped"`.
@@ -115,5 +140,7 @@ impl Stats {
             .clear();
         self.max
             .store(self.current.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.max_conns
+            .store(self.conns.load(Ordering::SeqCst), Ordering::SeqCst);
     }
 }
