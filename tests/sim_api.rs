@@ -4,7 +4,7 @@
 mod sim_common;
 
 use serde_json::{json, Value};
-use sim_common::{ecs_code, fast_knobs, gw_code, Opts, TestSim, PROJECT};
+use sim_common::{ecs_code, fast_knobs, gw_code, slow_knobs, Opts, TestSim, PROJECT};
 use terraform_provider_ecs::api::models::{JobStatus, ListServersResponse, ProjectList};
 use terraform_provider_ecs::sim::{Knobs, SimConfig};
 use time::OffsetDateTime;
@@ -47,7 +47,7 @@ async fn iam_project_lookup_by_region() {
 
 #[tokio::test]
 async fn batch_start_job_lifecycle_and_server_states() {
-    let sim = TestSim::start(3, fast_knobs()).await;
+    let sim = TestSim::start(3, slow_knobs()).await;
     let ids = sim.ids();
     assert_eq!(ids.len(), 3);
     assert_eq!(ids[0], "ec5e5e00-0000-4000-8000-000000000000");
@@ -116,7 +116,7 @@ async fn batch_start_job_lifecycle_and_server_states() {
 
 #[tokio::test]
 async fn stop_and_reboot_lifecycles() {
-    let sim = TestSim::start(2, fast_knobs()).await;
+    let sim = TestSim::start(2, slow_knobs()).await;
     let ids = sim.ids();
     let job = sim.start_servers(&ids).await;
     sim.wait_job(&job).await;

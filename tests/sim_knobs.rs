@@ -6,7 +6,7 @@ mod sim_common;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sim_common::{ecs_code, fast_knobs, gw_code, Opts, TestSim, PROJECT};
+use sim_common::{ecs_code, fast_knobs, gw_code, slow_knobs, Opts, TestSim, PROJECT};
 use terraform_provider_ecs::api::models::JobStatus;
 use terraform_provider_ecs::sim::{Knobs, ROUTE_ACTION, ROUTE_JOB, ROUTE_LIST};
 
@@ -92,7 +92,7 @@ async fn fault_bursts_per_route() {
 
 #[tokio::test]
 async fn dropped_connections_give_no_answer() {
-    let sim = TestSim::start(2, fast_knobs()).await;
+    let sim = TestSim::start(2, slow_knobs()).await;
     let ids = sim.ids();
     sim.knobs(json!({"fault_drop_burst": 1, "fault_routes": [ROUTE_ACTION]}))
         .await;
@@ -362,11 +362,12 @@ async fn odd_answers_for_client_robustness() {
 
 #[tokio::test]
 async fn durations_and_time_scale() {
-    // 10 s nominal, scaled by 0.005 → 50 ms.
+    // 10 s nominal start, 20 s stop, scaled by 0.005 → 50 ms and 100 ms.
     let sim = TestSim::start(
         1,
         Knobs {
             start_duration_ms: [10_000, 10_000],
+            stop_duration_ms: [20_000, 20_000],
             time_scale: 0.005,
             start_rate_limit_per_minute: 0,
             ..Knobs::default()
@@ -374,28 +375,31 @@ async fn durations_and_time_scale() {
     )
     .await;
     let ids = sim.ids();
+    let span = |job: &terraform_provider_ecs::api::models::Job| {
+        let parse = |s: &Option<String>| {
+            time::OffsetDateTime::parse(
+                s.as_deref().expect("time"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .expect("rfc3339")
+        };
+        (parse(&job.end_time) - parse(&job.begin_time)).whole_milliseconds()
+    };
     let t = Instant::now();
     let job = sim.wait_job(&sim.start_servers(&ids).await).await;
     let took = t.elapsed();
     assert!(took >= Duration::from_millis(45), "{took:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
-    let begin = time::OffsetDateTime::parse(
-        &job.begin_time.clone().expect("begin"),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .expect("rfc3339");
-    let end = time::OffsetDateTime::parse(
-        &job.end_time.clone().expect("end"),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .expect("rfc3339");
-    let ms = (end - begin).whole_milliseconds();
-    assert!((49..=51).contains(&ms), "{ms} ms");
+    assert!((49..=51).contains(&span(&job)), "start {} ms", span(&job));
+    let (s, v) = sim.action("os-stop", &ids, None).await;
+    assert_eq!(s, 200);
+    let job = sim.wait_job(v["job_id"].as_str().expect("job")).await;
+    assert!((99..=101).contains(&span(&job)), "stop {} ms", span(&job));
 }
 
 #[tokio::test]
 async fn admin_servers_add_replace_and_inspect() {
-    let sim = TestSim::start(2, fast_knobs()).await;
+    let sim = TestSim::start(2, slow_knobs()).await;
     let a = "aaaaaaaa-0000-4000-8000-000000000001";
     let b = "bbbbbbbb-0000-4000-8000-000000000002";
     let (s, v) = sim

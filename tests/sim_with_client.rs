@@ -7,7 +7,7 @@ mod sim_common;
 use std::time::Duration;
 
 use serde_json::json;
-use sim_common::{fast_knobs, TestSim, PROJECT};
+use sim_common::{fast_knobs, slow_knobs, TestSim, PROJECT};
 use terraform_provider_ecs::api::models::{JobStatus, PowerType};
 use terraform_provider_ecs::api::{
     ApiError, ClientConfig, Credentials, EcsClient, Endpoints, JobWaiter, PollPolicy, RetryPolicy,
@@ -71,7 +71,7 @@ async fn wait(client: &EcsClient, job: &str) -> terraform_provider_ecs::api::mod
 
 #[tokio::test]
 async fn client_full_cycle_against_the_sim() {
-    let sim = TestSim::start(5, fast_knobs()).await;
+    let sim = TestSim::start(5, slow_knobs()).await;
     let ids = sim.ids();
     // Project lookup through IAM.
     let c = &sim.config;

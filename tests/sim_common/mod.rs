@@ -27,6 +27,16 @@ pub fn fast_knobs() -> Knobs {
     }
 }
 
+/// For tests that look at a transition while it is under way: 300–400 ms, long enough that
+/// a busy CI machine cannot miss it.
+pub fn slow_knobs() -> Knobs {
+    Knobs {
+        start_duration_ms: [300, 400],
+        stop_duration_ms: [300, 400],
+        ..fast_knobs()
+    }
+}
+
 pub struct TestSim {
     pub server: SimServer,
     pub url: String,
