@@ -116,6 +116,12 @@
 //!   transition ends; every read compares with the clock. No timer per server, so 100,000
 //!   servers cost only memory. State sits behind one mutex, held only for short synchronous
 //!   work.
+//! * Memory (release build, Linux, measured with `VmRSS`): 32 MiB right after starting with
+//!   `--servers 100000`; 45 MiB after starting all of them in 100 jobs of 1000 and serving
+//!   100 concurrent clients (`tests/sim_cli.rs` prints the numbers; `ECS_SIM_BIN` points
+//!   it at another build). In that test, on 2 cores, 100 clients (signing in the same
+//!   process) got 700 answers (lists of 100 ids, 1000-sub-job jobs, pages of 1000) in
+//!   0.7 s; a list of 100 ids takes 0.34 ms alone.
 //! * Connections are served by hand with hyper (HTTP/1.1). A dropped request cancels a
 //!   per-connection token; the connection task then drops hyper's connection and the socket
 //!   closes with no HTTP answer at all (clients see "connection closed before message
