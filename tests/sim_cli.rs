@@ -166,7 +166,7 @@ async fn env_credentials_servers_file_and_sigint() {
     let config = SimConfig {
         access_key: "ENVAK".into(),
         secret_key: terraform_provider_ecs::api::Secret::new("env-secret"),
-        security_token: Some(terraform_provider_ecs::api::Secret::new("env-token")),
+        security_token: Some("env-token".into()),
         project_id: project.into(),
         region: "ap-southeast-3".into(),
         ..SimConfig::default()

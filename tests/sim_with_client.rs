@@ -53,7 +53,7 @@ fn client(sim: &TestSim) -> EcsClient {
     let c = &sim.config;
     let mut creds = Credentials::new(c.access_key.clone(), c.secret_key.expose());
     if let Some(t) = &c.security_token {
-        creds = creds.with_security_token(t.expose());
+        creds = creds.with_security_token(t.as_str());
     }
     client_with(sim, Some(PROJECT), creds)
 }
@@ -312,7 +312,7 @@ async fn client_with_security_token() {
             start_rate_limit_per_minute: 0,
             ..fast_knobs()
         },
-        security_token: Some(terraform_provider_ecs::api::Secret::new("sts-token")),
+        security_token: Some("sts-token".into()),
         ..SimConfig::default()
     })
     .await;

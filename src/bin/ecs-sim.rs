@@ -276,7 +276,7 @@ async fn main() -> anyhow::Result<()> {
     let config = SimConfig {
         access_key: cli.access_key.clone(),
         secret_key: Secret::new(cli.secret_key.clone()),
-        security_token: cli.security_token.clone().map(Secret::new),
+        security_token: cli.security_token.clone(),
         project_id: cli.project_id.clone(),
         region: cli.region.clone(),
         listen: cli.listen,

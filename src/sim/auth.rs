@@ -125,7 +125,7 @@ pub fn verify(
                     "the security token is missing: temporary credentials need X-Security-Token",
                 ))
             }
-            Some(t) if !constant_time_eq(t.as_bytes(), token.expose().as_bytes()) => {
+            Some(t) if !constant_time_eq(t.as_bytes(), token.as_bytes()) => {
                 return Err(refuse("the security token is invalid or expired"))
             }
             Some(_) => {}

@@ -37,8 +37,8 @@ pub const ALL_ROUTES: &[&str] = &[
 pub struct SimConfig {
     pub access_key: String,
     pub secret_key: Secret,
-    /// When set, every request must carry it as `X-Security-Token`.
-    pub security_token: Option<Secret>,
+    /// When set, every request must carry it as `X-Security-Token` (redacted in `Debug`).
+    pub security_token: Option<String>,
     pub project_id: String,
     pub region: String,
     pub listen: SocketAddr,
@@ -54,7 +54,10 @@ impl fmt::Debug for SimConfig {
         f.debug_struct("SimConfig")
             .field("access_key", &self.access_key)
             .field("secret_key", &self.secret_key)
-            .field("security_token", &self.security_token)
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("project_id", &self.project_id)
             .field("region", &self.region)
             .field("listen", &self.listen)
@@ -324,6 +327,18 @@ mod tests {
         assert!(k
             .merged(&serde_json::json!({"fault_routes": ["GET /nope"]}))
             .is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_secret_and_the_token() {
+        let c = SimConfig {
+            security_token: Some("tok-secret-123".into()),
+            ..SimConfig::default()
+        };
+        let d = format!("{c:?}");
+        assert!(!d.contains(DEMO_SECRET_KEY));
+        assert!(!d.contains("tok-secret-123"));
+        assert!(d.contains(DEMO_ACCESS_KEY));
     }
 
     #[test]

@@ -132,10 +132,7 @@ impl TestSim {
             if opts.no_token {
                 return None;
             }
-            self.config
-                .security_token
-                .as_ref()
-                .map(|t| t.expose().to_string())
+            self.config.security_token.clone()
         });
         if let Some(t) = &token {
             headers.push(("X-Security-Token".into(), t.clone()));
