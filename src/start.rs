@@ -33,6 +33,8 @@ use crate::pacer::StartPacer;
 
 /// How many state reads run at once during the pre-check.
 pub const READ_CONCURRENCY: usize = 4;
+/// How long the final state read after a timeout may take.
+pub const SETTLE_GRACE: Duration = Duration::from_secs(10);
 /// The error code of "the server's state does not allow this" (already running).
 pub const CODE_STATE_CONFLICT: &str = "Ecs.0100";
 
@@ -125,7 +127,7 @@ impl BatchStart {
         let mut report = StartReport::default();
 
         // 1. Pre-check.
-        let states = match self.read_states(&client, server_ids, opts).await {
+        let states = match self.read_states(&client, server_ids, opts.deadline).await {
             Ok(states) => states,
             Err(e) => {
                 self.record_stop(&mut report, &e, "reading the servers' states");
@@ -202,7 +204,7 @@ impl BatchStart {
                     // The batch may or may not have been started (lost answer), or one of its
                     // servers changed state since the pre-check: find out, never re-send blindly.
                     warn!(error = %e, servers = batch.len(), "batch start not confirmed; re-reading states");
-                    let states = match self.read_states(&client, &batch, opts).await {
+                    let states = match self.read_states(&client, &batch, opts.deadline).await {
                         Ok(s) => s,
                         Err(read_err) => {
                             report.unconfirmed.extend(batch);
@@ -366,10 +368,31 @@ impl BatchStart {
             }
         }
 
+        // The last poll may predate the deadline by up to one poll interval: one state read,
+        // with a short grace, confirms servers whose job finished in that gap.
+        if report.timed_out && !report.unconfirmed.is_empty() && !self.cancel.is_cancelled() {
+            let grace = self.client.with_deadline(Instant::now() + SETTLE_GRACE);
+            let ids = std::mem::take(&mut report.unconfirmed);
+            match self
+                .read_states(&grace, &ids, Instant::now() + SETTLE_GRACE)
+                .await
+            {
+                Ok(states) => {
+                    for id in ids {
+                        match states.get(&id.to_ascii_lowercase()).map(classify) {
+                            Some(Class::Running) => report.started.push(id),
+                            _ => report.unconfirmed.push(id),
+                        }
+                    }
+                }
+                Err(_) => report.unconfirmed = ids,
+            }
+        }
+
         // A server whose sub-job failed because it was already running counts as started.
         if !verify.is_empty() {
             let ids: Vec<String> = verify.iter().map(|(id, _)| id.clone()).collect();
-            let states = self.read_states(&client, &ids, opts).await;
+            let states = self.read_states(&client, &ids, opts.deadline).await;
             for (id, failed) in verify {
                 let running = states
                     .as_ref()
@@ -427,7 +450,7 @@ impl BatchStart {
         &self,
         client: &EcsClient,
         ids: &[String],
-        opts: &StartOptions,
+        deadline: Instant,
     ) -> Result<HashMap<String, ServerDetail>, ApiError> {
         let calls: Vec<_> = ids
             .chunks(MAX_IDS_PER_LIST)
@@ -442,7 +465,7 @@ impl BatchStart {
             let next = tokio::select! {
                 next = results.next() => next,
                 _ = self.cancel.cancelled() => return Err(ApiError::Cancelled("reading server states".into())),
-                _ = tokio::time::sleep_until(opts.deadline) => return Err(ApiError::DeadlineExceeded { what: "reading server states".into(), last_error: None }),
+                _ = tokio::time::sleep_until(deadline) => return Err(ApiError::DeadlineExceeded { what: "reading server states".into(), last_error: None }),
             };
             match next {
                 None => break,
@@ -476,7 +499,7 @@ impl BatchStart {
                 _ = self.cancel.cancelled() => return Ok(states),
                 _ = tokio::time::sleep_until(opts.deadline) => return Ok(states),
             }
-            states = self.read_states(client, ids, opts).await?;
+            states = self.read_states(client, ids, opts.deadline).await?;
             if !states.values().any(|s| classify(s) == Class::Starting) {
                 return Ok(states);
             }
