@@ -458,3 +458,5 @@ pub fn descendants_named(root: u32, prefix: &str) -> Vec<u32> {
     }
     found
 }
+
+pub mod package;
