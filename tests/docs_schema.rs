@@ -20,7 +20,8 @@ fn type_name(t: &AttributeType) -> String {
 }
 
 fn render_block(block: &Block, nested_prefix: &str) -> String {
-    let mut sections: Vec<(&str, Vec<String>)> = vec![
+    // (name, bullet) per section; attributes and blocks are sorted together, as tfplugindocs does.
+    let mut sections: Vec<(&str, Vec<(String, String)>)> = vec![
         ("Required", vec![]),
         ("Optional", vec![]),
         ("Read-Only", vec![]),
@@ -35,10 +36,13 @@ fn render_block(block: &Block, nested_prefix: &str) -> String {
             AttributeConstraint::Computed => 2,
         };
         let sensitive = if a.sensitive { ", Sensitive" } else { "" };
-        sections[idx].1.push(format!(
-            "- `{name}` ({}{sensitive}) {}",
-            type_name(&a.attr_type),
-            a.description.content
+        sections[idx].1.push((
+            name.clone(),
+            format!(
+                "- `{name}` ({}{sensitive}) {}",
+                type_name(&a.attr_type),
+                a.description.content
+            ),
         ));
     }
     let mut nested = String::new();
@@ -46,15 +50,20 @@ fn render_block(block: &Block, nested_prefix: &str) -> String {
     blocks.sort();
     for name in blocks {
         let (kind, inner) = match &block.blocks[name] {
-            NestedBlock::Optional(b) => ("Block, Optional", b),
+            // tf-provider serves an optional block as a list of at most one (nesting mode
+            // list, max_items 1), which tfplugindocs calls "Block List, Max: 1".
+            NestedBlock::Optional(b) => ("Block List, Max: 1", b),
             NestedBlock::List(b) => ("Block List", b),
             NestedBlock::Single(b) => ("Block, Required", b),
             other => panic!("undocumented block kind {other:?}"),
         };
         let anchor = format!("{nested_prefix}nestedblock--{name}");
-        sections[1].1.push(format!(
-            "- `{name}` ({kind}) {} (see [below for nested schema](#{anchor}))",
-            inner.description.content
+        sections[1].1.push((
+            name.clone(),
+            format!(
+                "- `{name}` ({kind}) {} (see [below for nested schema](#{anchor}))",
+                inner.description.content
+            ),
         ));
         nested.push_str(&format!(
             "\n<a id=\"{anchor}\"></a>\n### Nested Schema for `{name}`\n\n{}",
@@ -65,10 +74,12 @@ fn render_block(block: &Block, nested_prefix: &str) -> String {
         ));
     }
     let mut out = String::new();
-    for (title, lines) in sections {
+    for (title, mut lines) in sections {
         if lines.is_empty() {
             continue;
         }
+        lines.sort();
+        let lines: Vec<String> = lines.into_iter().map(|(_, line)| line).collect();
         out.push_str(&format!("### {title}\n\n{}\n\n", lines.join("\n")));
     }
     out.push_str(&nested);
