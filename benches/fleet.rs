@@ -3,7 +3,8 @@
 //! against the physical limit. Prints a markdown report; docs/benchmarks.md records one.
 //!
 //! `BENCH_QUICK=1` runs every scenario with 1–2 s start times and small fleets, to check
-//! the benchmark itself in a minute.
+//! the benchmark itself in a minute; `BENCH_ONLY=text` runs only the fleet scenarios whose
+//! label contains `text`.
 
 #[path = "../tests/e2e/mod.rs"]
 #[allow(dead_code)]
@@ -426,7 +427,12 @@ fn main() {
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let mut results = Vec::new();
-    for s in &scenarios {
+    // `BENCH_ONLY=100,000` runs the scenarios whose label contains it, and nothing else.
+    let only = std::env::var("BENCH_ONLY").ok();
+    for s in scenarios
+        .iter()
+        .filter(|s| only.as_deref().is_none_or(|o| s.label.contains(o)))
+    {
         eprintln!("bench: {} …", s.label);
         let m = run_fleet(s);
         let total_requests: u64 = m.requests.values().sum();
@@ -454,6 +460,11 @@ fn main() {
         let _ = m.jobs;
         eprintln!("{}", report.lines().last().unwrap_or_default());
         results.push(m);
+    }
+
+    if only.is_some() {
+        println!("{report}");
+        return;
     }
 
     // Huawei's way at 1 s starts. One server per 10 s slot and 10 slots: 1,000 servers take

@@ -12,11 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 fn fast() -> PollPolicy {
-    PollPolicy {
-        first_delay: Duration::from_millis(5),
-        factor: 1.5,
-        max_delay: Duration::from_millis(15),
-    }
+    PollPolicy::fixed(Duration::from_millis(5), 1.5, Duration::from_millis(15))
 }
 
 fn waiter(url: &str, policy: PollPolicy) -> JobWaiter {
@@ -387,11 +383,7 @@ async fn wait_all_runs_concurrently_and_keeps_the_order() {
         ),
     ])
     .await;
-    let policy = PollPolicy {
-        first_delay: Duration::from_millis(20),
-        factor: 1.0,
-        max_delay: Duration::from_millis(20),
-    };
+    let policy = PollPolicy::fixed(Duration::from_millis(20), 1.0, Duration::from_millis(20));
     let started = Instant::now();
     let reports = waiter(&stub.url(), policy)
         .wait_all(

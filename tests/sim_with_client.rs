@@ -279,11 +279,7 @@ async fn job_waiter_reports_a_partial_failure() {
     let job = client.batch_start(&ids).await.expect("start");
     let waiter = JobWaiter::new(
         client.clone(),
-        PollPolicy {
-            first_delay: Duration::from_millis(10),
-            factor: 1.5,
-            max_delay: Duration::from_millis(30),
-        },
+        PollPolicy::fixed(Duration::from_millis(10), 1.5, Duration::from_millis(30)),
     );
     let report = waiter
         .wait_one(
