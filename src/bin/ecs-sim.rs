@@ -167,6 +167,15 @@ struct Cli {
     /// Accepted X-Sdk-Date skew in seconds (default 900).
     #[arg(long)]
     clock_skew_tolerance_secs: Option<u64>,
+    /// Shifts ecs-sim's clock for the X-Sdk-Date check, in seconds (either sign).
+    #[arg(long, allow_negative_numbers = true)]
+    clock_offset_secs: Option<i64>,
+    /// The rolling window of the start rate limit, in ms (default 60000).
+    #[arg(long)]
+    start_rate_window_ms: Option<u64>,
+    /// Serve HTTPS with a self-signed certificate made at start (localhost, 127.0.0.1, ::1).
+    #[arg(long)]
+    tls: bool,
 }
 
 impl Cli {
@@ -191,7 +200,9 @@ impl Cli {
             never_finish_jobs,
             job_ttl_secs,
             seed,
-            clock_skew_tolerance_secs
+            clock_skew_tolerance_secs,
+            clock_offset_secs,
+            start_rate_window_ms
         );
         if let Some(r) = &self.fault_routes {
             k.fault_routes = parse_list(r);
@@ -283,6 +294,7 @@ async fn main() -> anyhow::Result<()> {
         servers: cli.servers,
         initial_servers,
         knobs,
+        tls: cli.tls,
     };
     let server = SimServer::start(config).await?;
     {

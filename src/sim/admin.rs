@@ -19,6 +19,7 @@ pub fn router() -> Router<Arc<Sim>> {
     Router::new()
         .route("/stats", get(stats))
         .route("/stats/reset", post(reset_stats))
+        .route("/signatures", get(signatures))
         .route("/knobs", get(get_knobs).put(put_knobs))
         .route("/servers", post(post_servers))
         .route("/servers/:id", get(get_server))
@@ -62,6 +63,12 @@ async fn stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
     });
     drop(state);
     Json(body).into_response()
+}
+
+/// The signatures of the last 1000 signed API requests (kept whatever their outcome), for
+/// tests that check no signature leaks. Not cleared by a stats reset.
+async fn signatures(AxState(sim): AxState<Arc<Sim>>) -> Response {
+    Json(json!({"signatures": sim.stats.signatures()})).into_response()
 }
 
 async fn reset_stats(AxState(sim): AxState<Arc<Sim>>) -> Response {

@@ -47,6 +47,9 @@ pub struct SimConfig {
     /// Servers loaded at start, after the `servers` generated ones.
     pub initial_servers: Vec<ServerSpec>,
     pub knobs: Knobs,
+    /// Serve HTTPS with a self-signed certificate made at start (for `localhost` and
+    /// `127.0.0.1`) instead of plain HTTP.
+    pub tls: bool,
 }
 
 impl fmt::Debug for SimConfig {
@@ -64,6 +67,7 @@ impl fmt::Debug for SimConfig {
             .field("servers", &self.servers)
             .field("initial_servers", &self.initial_servers.len())
             .field("knobs", &self.knobs)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -80,6 +84,7 @@ impl Default for SimConfig {
             servers: 0,
             initial_servers: Vec::new(),
             knobs: Knobs::default(),
+            tls: false,
         }
     }
 }
@@ -169,6 +174,9 @@ pub struct Knobs {
     /// Servers started per rolling 60 s per project; 0 = no limit. Beyond it: 429 APIGW.0308
     /// with `Retry-After`.
     pub start_rate_limit_per_minute: u32,
+    /// The length of that rolling window in ms (60,000, a minute). Tests shrink it to scale
+    /// time: 1000 servers per 1000 ms is the documented 1000 a minute, sixty times faster.
+    pub start_rate_window_ms: u64,
     /// Probability per request of a 429 `APIGW.0308`.
     pub fault_429: f64,
     /// Probability per request of a 503 `APIGW.0202`.
@@ -209,6 +217,9 @@ pub struct Knobs {
     pub omit_job_id: bool,
     /// Largest accepted difference between `X-Sdk-Date` and the simulator's clock.
     pub clock_skew_tolerance_secs: u64,
+    /// Shifts the simulator's wall clock for the `X-Sdk-Date` check only (seconds, either
+    /// sign): a client clock that is off by more than `clock_skew_tolerance_secs`.
+    pub clock_offset_secs: i64,
 }
 
 impl Default for Knobs {
@@ -218,6 +229,7 @@ impl Default for Knobs {
             stop_duration_ms: [15_000, 35_000],
             time_scale: 1.0,
             start_rate_limit_per_minute: 1000,
+            start_rate_window_ms: 60_000,
             fault_429: 0.0,
             fault_5xx: 0.0,
             fault_drop: 0.0,
@@ -239,6 +251,7 @@ impl Default for Knobs {
             malformed_job_json: false,
             omit_job_id: false,
             clock_skew_tolerance_secs: 900,
+            clock_offset_secs: 0,
         }
     }
 }
@@ -256,6 +269,9 @@ impl Knobs {
         }
         if !self.time_scale.is_finite() || self.time_scale < 0.0 {
             return Err("time_scale must be a finite number >= 0".into());
+        }
+        if self.start_rate_window_ms == 0 {
+            return Err("start_rate_window_ms must be at least 1".into());
         }
         for (name, p) in [
             ("fault_429", self.fault_429),

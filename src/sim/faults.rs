@@ -1,6 +1,6 @@
 //! Injected faults and the request counters of `/_sim/stats`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -62,10 +62,16 @@ pub fn decide(state: &mut State, route: &str) -> Option<Fault> {
 #[derive(Clone, Debug)]
 pub struct ConnKill(pub CancellationToken);
 
+/// How many `Authorization` signatures `/_sim/signatures` keeps (the most recent ones).
+pub const KEPT_SIGNATURES: usize = 1000;
+
 /// Requests per route and status, and concurrency. Admin calls are not counted.
 #[derive(Debug, Default)]
 pub struct Stats {
     requests: Mutex<BTreeMap<&'static str, BTreeMap<String, u64>>>,
+    /// The signatures of the last [`KEPT_SIGNATURES`] signed requests, oldest first, so
+    /// that tests can check none of them leaks into logs, state or plans.
+    signatures: Mutex<VecDeque<String>>,
     current: AtomicU64,
     max: AtomicU64,
     conns: AtomicU64,
@@ -118,6 +124,25 @@ impl Stats {
             .or_default()
             .entry(status.to_string())
             .or_insert(0) += 1;
+    }
+
+    /// Keeps one request's signature (the hex value of `Signature=`).
+    pub fn record_signature(&self, signature: String) {
+        let mut s = self.signatures.lock().unwrap_or_else(|e| e.into_inner());
+        if s.len() == KEPT_SIGNATURES {
+            s.pop_front();
+        }
+        s.push_back(signature);
+    }
+
+    /// The kept signatures, oldest first.
+    pub fn signatures(&self) -> Vec<String> {
+        self.signatures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn snapshot(&self) -> (BTreeMap<&'static str, BTreeMap<String, u64>>, u64, u64) {

@@ -5,8 +5,10 @@
 //!
 //! # Starting it
 //!
-//! * Binary: `ecs-sim --listen 127.0.0.1:0 --servers 2000 [--servers-file F] [knob flags]`
-//!   prints its base URL (`http://127.0.0.1:PORT`) as the first line of stdout, then serves
+//! * Binary: `ecs-sim --listen 127.0.0.1:0 --servers 2000 [--servers-file F] [--tls]
+//!   [knob flags]` prints its base URL (`http://127.0.0.1:PORT`, `https://` with `--tls`:
+//!   a self-signed certificate for `localhost`, `127.0.0.1` and `::1` made at start with
+//!   rcgen and served with rustls/ring, see [`tls`]) as the first line of stdout, then serves
 //!   until SIGINT/SIGTERM and exits 0. Identity flags/env: `--access-key` (`HW_ACCESS_KEY`),
 //!   `--secret-key` (`HW_SECRET_KEY`), `--project-id` (`HW_PROJECT_ID`), `--region`
 //!   (`HW_REGION_NAME`), `--security-token` (`HW_SECURITY_TOKEN`); demo defaults in
@@ -36,9 +38,10 @@
 //! crate's signer functions. 401 `APIGW.0301` for: missing or malformed `Authorization`,
 //! unknown AK (`ak … not exist`), `host` or `x-sdk-date` not signed, a signed header absent,
 //! a bad or skewed `X-Sdk-Date` (`x-sdk-date expired`, beyond `clock_skew_tolerance_secs`,
-//! checked against the real wall clock), a bad signature (`verify aksk signature fail`), and,
-//! when a security token is configured, a missing or different `X-Security-Token`
-//! (`security token is missing` / `is invalid or expired`). No message contains a secret.
+//! checked against the real wall clock shifted by `clock_offset_secs`), a bad signature
+//! (`verify aksk signature fail`), and, when a security token is configured, a missing or
+//! different `X-Security-Token` (`security token is missing` / `is invalid or expired`). No
+//! message contains a secret. Every parsed signature is kept for `GET /_sim/signatures`.
 //! `X-Project-Id` ≠ path project, or an unknown path project → 400 `Ecs.0023`.
 //!
 //! **Action errors**, checked in this order: body not JSON, not an object with exactly one of
@@ -83,7 +86,8 @@
 //!
 //! `start_duration_ms` `[min,max]` (default `[15000,35000]`), `stop_duration_ms` (same),
 //! `time_scale` (1.0; multiplies every duration), `start_rate_limit_per_minute` (1000; 0 =
-//! off), `fault_429` / `fault_5xx` / `fault_drop` (probabilities per request, one seeded draw),
+//! off), `start_rate_window_ms` (60000; the rolling window that limit counts over, shrunk by
+//! tests to scale time), `fault_429` / `fault_5xx` / `fault_drop` (probabilities per request, one seeded draw),
 //! `fault_drop_mode` (`after`: the request is carried out and only the answer is lost, the
 //! default; `before`: it is not carried out), `fault_routes` (route names; empty = all),
 //! `fault_429_burst` / `fault_5xx_burst` / `fault_drop_burst` (the next N requests on
@@ -92,7 +96,9 @@
 //! `partial_failure_parent` (`fail` | `success`), `never_finish`, `never_finish_jobs` (the next
 //! N jobs; counts down), `job_ttl_secs` (86400), `seed` (0; setting it re-seeds),
 //! `job_status_override` (e.g. `"WEIRD"`), `malformed_job_json`, `omit_job_id` (200 `{}`, the
-//! job is still created), `clock_skew_tolerance_secs` (900). Injected 5xx are 503
+//! job is still created), `clock_skew_tolerance_secs` (900), `clock_offset_secs` (0; shifts
+//! ecs-sim's clock for the `X-Sdk-Date` check only, to play a client whose clock is off).
+//! Injected 5xx are 503
 //! `APIGW.0202` "Backend unavailable"; injected 429s are `APIGW.0308` with `Retry-After`.
 //!
 //! # Admin API (unsigned JSON, not counted in the stats)
@@ -107,6 +113,9 @@
 //! * `POST /_sim/servers` `{"servers":[{"id","status","locked","task_state","name"}],
 //!   "replace":bool}`; `GET /_sim/servers/{id}` → `{"server", "start_count", "stop_count"}`.
 //! * `GET /_sim/jobs/{job_id}` → the job as served, without auth.
+//! * `GET /_sim/signatures` → `{"signatures": [...]}`: the `Signature=` values of the last
+//!   1000 signed API requests, oldest first (for tests that check no signature leaks; not
+//!   cleared by a stats reset).
 //! * `POST /_sim/clock/advance` `{"ms": n}` moves the simulated clock forward (transitions,
 //!   jobs, TTL, rate window; not the signature date check). `GET /_sim/health` → `ok`.
 //!
@@ -125,8 +134,8 @@
 //! * Connections are served by hand with hyper (HTTP/1.1). A dropped request cancels a
 //!   per-connection token; the connection task then drops hyper's connection and the socket
 //!   closes with no HTTP answer at all (clients see "connection closed before message
-//!   completed"). The accepted stream is the one place TLS would wrap in
-//!   (`serve_connection`).
+//!   completed"). With TLS, the handshake (at most 10 s) comes first and the same
+//!   connection code serves the decrypted stream.
 
 pub mod admin;
 pub mod auth;
@@ -134,6 +143,7 @@ pub mod config;
 pub mod faults;
 pub mod routes;
 pub mod state;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -143,8 +153,9 @@ use anyhow::Context;
 use axum::Router;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{
@@ -154,6 +165,9 @@ pub use config::{
 };
 
 use faults::{ConnKill, Stats};
+
+/// How long a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 use state::State;
 
 /// What the handlers share.
@@ -181,6 +195,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
 /// A running simulator. Dropping it stops it too.
 pub struct SimServer {
     addr: SocketAddr,
+    /// The PEM of the self-signed certificate when serving HTTPS.
+    cert_pem: Option<String>,
     sim: Arc<Sim>,
     shutdown: CancellationToken,
     task: Option<JoinHandle<()>>,
@@ -211,6 +227,12 @@ impl SimServer {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr().context("reading the bound address")?;
+        let tls = if config.tls {
+            Some(tls::self_signed()?)
+        } else {
+            None
+        };
+        let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
         let sim = Arc::new(Sim {
             config,
             state: Mutex::new(state),
@@ -219,22 +241,34 @@ impl SimServer {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(accept_loop(
             listener,
+            tls.map(|t| t.acceptor),
             router(sim.clone()),
             sim.stats.clone(),
             shutdown.clone(),
         ));
-        tracing::info!(%addr, "ecs-sim listening");
+        tracing::info!(%addr, tls = cert_pem.is_some(), "ecs-sim listening");
         Ok(SimServer {
             addr,
+            cert_pem,
             sim,
             shutdown,
             task: Some(task),
         })
     }
 
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), no trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.cert_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The PEM of the self-signed certificate, when serving HTTPS.
+    pub fn cert_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -281,6 +315,7 @@ impl Drop for SimServer {
 
 async fn accept_loop(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     router: Router,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
@@ -291,9 +326,23 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let open = stats.open_connection();
-                    let (router, shutdown) = (router.clone(), shutdown.clone());
+                    let (router, shutdown, tls) = (router.clone(), shutdown.clone(), tls.clone());
                     tokio::spawn(async move {
-                        serve_connection(stream, router, shutdown).await;
+                        let _ = stream.set_nodelay(true);
+                        match tls {
+                            None => serve_connection(stream, router, shutdown).await,
+                            Some(acceptor) => {
+                                let handshake = tokio::time::timeout(
+                                    TLS_HANDSHAKE_TIMEOUT,
+                                    acceptor.accept(stream),
+                                );
+                                match handshake.await {
+                                    Ok(Ok(stream)) => serve_connection(stream, router, shutdown).await,
+                                    Ok(Err(e)) => tracing::debug!(error = %e, "ecs-sim TLS handshake failed"),
+                                    Err(_) => tracing::debug!("ecs-sim TLS handshake timed out"),
+                                }
+                            }
+                        }
                         drop(open);
                     });
                 }
@@ -310,13 +359,13 @@ async fn accept_loop(
     drop(listener);
 }
 
-/// Serves one connection. A request that must be "dropped" cancels `kill`, and the
-/// connection future is dropped here, closing the socket with no answer.
-///
-/// TLS hook: to serve HTTPS, wrap `stream` in a `tokio_rustls::server::TlsStream` here
-/// (after the handshake) before handing it to hyper; nothing else changes.
-async fn serve_connection(stream: TcpStream, router: Router, shutdown: CancellationToken) {
-    let _ = stream.set_nodelay(true);
+/// Serves one connection (plain TCP, or TLS after the handshake). A request that must be
+/// "dropped" cancels `kill`, and the connection future is dropped here, closing the socket
+/// with no answer.
+async fn serve_connection<S>(stream: S, router: Router, shutdown: CancellationToken)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let kill = CancellationToken::new();
     let svc = TowerToHyperService::new(router.layer(axum::Extension(ConnKill(kill.clone()))));
     let conn = hyper::server::conn::http1::Builder::new()

@@ -25,7 +25,7 @@ use crate::api::models::{
     GatewayErrorBody, JobIdResponse, ListServersResponse, Project, ProjectList, ShowServerResponse,
     MAX_IDS_PER_LIST,
 };
-use crate::api::signer::parse_query;
+use crate::api::signer::{parse_query, Authorization};
 
 /// Largest request body read (a 1000-server action is about 50 KB).
 const MAX_BODY: usize = 4 << 20;
@@ -280,7 +280,22 @@ fn check_identity(
     parts: &axum::http::request::Parts,
     body: &[u8],
 ) -> Result<(), Failure> {
-    let tolerance = sim.lock().knobs.clock_skew_tolerance_secs;
+    let (tolerance, offset) = {
+        let state = sim.lock();
+        (
+            state.knobs.clock_skew_tolerance_secs,
+            state.knobs.clock_offset_secs,
+        )
+    };
+    if let Some(signature) = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Authorization::parse(v.trim()))
+        .map(|a| a.signature)
+    {
+        sim.stats.record_signature(signature);
+    }
     auth::verify(
         &sim.config,
         &Received {
@@ -290,7 +305,7 @@ fn check_identity(
             headers: &parts.headers,
             body,
         },
-        OffsetDateTime::now_utc(),
+        OffsetDateTime::now_utc() + time::Duration::seconds(offset),
         tolerance,
     )?;
     if let Some(project) = route.project() {

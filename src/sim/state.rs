@@ -23,8 +23,6 @@ use crate::api::models::{
 
 /// Ends that never come (jobs that never finish).
 const NEVER: u64 = u64::MAX;
-/// The rate-limit window.
-const RATE_WINDOW_MS: u64 = 60_000;
 
 /// A job's INIT phase: 10% of the shortest start time (scaled), at most 1 s.
 fn init_ms(knobs: &Knobs) -> u64 {
@@ -800,8 +798,9 @@ impl State {
         if limit == 0 {
             return Ok(());
         }
+        let window = knobs.start_rate_window_ms.max(1);
         while let Some(&(t, _)) = self.start_window.front() {
-            if t + RATE_WINDOW_MS <= now {
+            if t + window <= now {
                 self.start_window.pop_front();
             } else {
                 break;
@@ -814,27 +813,32 @@ impl State {
         }
         // Seconds until enough of the window has expired to fit `n`.
         let retry_ms = if n > limit {
-            RATE_WINDOW_MS
+            window
         } else {
             let need = used + n as u64 - limit as u64;
             let mut freed = 0u64;
-            let mut at = now + RATE_WINDOW_MS;
+            let mut at = now + window;
             for &(t, c) in &self.start_window {
                 freed += c as u64;
                 if freed >= need {
-                    at = t + RATE_WINDOW_MS;
+                    at = t + window;
                     break;
                 }
             }
             at.saturating_sub(now)
         };
         let secs = retry_ms.div_ceil(1000).max(1);
+        let span = if window == 60_000 {
+            "1 minute".to_string()
+        } else {
+            format!("{window} ms")
+        };
         Err(Failure::Gateway {
             status: 429,
             code: "APIGW.0308",
             message: format!(
                 "The throttling threshold has been reached: policy user over ratelimit,\
-                 limit:{limit},time:1 minute (servers started)"
+                 limit:{limit},time:{span} (servers started)"
             ),
             retry_after: Some(secs),
         })
