@@ -26,6 +26,10 @@
 //!   executed; retry in a minute", HTTP 501) or `APIGW.0308` (throttled): the gateway or the
 //!   service refused the request before acting on it.
 //!
+//! A certificate that fails verification ([`ApiError::Certificate`]) is never retried, for
+//! any method: no retry can fix it, and the error says to set `insecure = true` only for a
+//! trusted test endpoint.
+//!
 //! Every other failure after the request may have left the machine is
 //! [`ApiError::OutcomeUnknown`] and is returned at once, never re-sent: a timeout, a reset
 //! connection, an unreadable body, and any other 5xx answer (500, 502, 504, `APIGW.0201`
@@ -858,6 +862,16 @@ impl EcsClient {
         let method = call.method.to_string();
         let path = self.wire_path(call);
         let message = error_chain(e);
+        if !after_status {
+            if let Some(why) = certificate_error(e) {
+                return ApiError::Certificate {
+                    method,
+                    path,
+                    endpoint: base.origin.clone(),
+                    message: why,
+                };
+            }
+        }
         if !after_status && e.is_connect() {
             return ApiError::Connect {
                 method,
@@ -956,6 +970,38 @@ fn body_request_id(body: &[u8]) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
+}
+
+/// The certificate verification failure inside `e`, if that is what it is. No retry can
+/// fix it. rustls reports it as a `rustls::Error::InvalidCertificate`, which reaches us
+/// inside nested `io::Error`s (whose `source()` skips the error it wraps, so each one is
+/// opened by hand); the text is the fallback.
+fn certificate_error(e: &reqwest::Error) -> Option<String> {
+    fn probe(e: &(dyn std::error::Error + 'static), depth: u8) -> Option<String> {
+        if depth > 8 {
+            return None;
+        }
+        if let Some(r @ rustls::Error::InvalidCertificate(_)) = e.downcast_ref::<rustls::Error>() {
+            return Some(r.to_string());
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            return probe(inner, depth + 1);
+        }
+        None
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(found) = probe(s, 0) {
+            return Some(found);
+        }
+        source = s.source();
+    }
+    let text = error_chain(e);
+    text.find("invalid peer certificate")
+        .map(|at| text[at..].to_string())
 }
 
 /// An error and its causes, `: `-separated (reqwest's own message is terse).

@@ -22,9 +22,19 @@ pub enum ApiError {
         /// From `Retry-After`, when the answer had one.
         retry_after: Option<Duration>,
     },
-    /// The request never reached the service (DNS, refused, TLS handshake, …): safe to retry.
+    /// The request never reached the service (DNS, refused, a TLS handshake that failed for
+    /// another reason than the certificate, …): safe to retry.
     #[error("{method} {path}: could not connect to {endpoint}: {message}")]
     Connect {
+        method: String,
+        path: String,
+        endpoint: String,
+        message: String,
+    },
+    /// The endpoint's TLS certificate failed verification (unknown issuer, expired, wrong
+    /// name, …). Not transient: no retry can fix it.
+    #[error("{method} {path}: the TLS certificate of {endpoint} is not trusted ({message}); use an endpoint whose certificate a trusted CA signed, and set insecure = true only for a trusted test endpoint")]
+    Certificate {
         method: String,
         path: String,
         endpoint: String,
