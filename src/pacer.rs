@@ -1,11 +1,24 @@
 //! Start-rate pacing shared by every resource of one provider configuration.
 //!
-//! Huawei documents that at most 1000 servers are started per minute per project. A token
-//! bucket with a capacity of one full batch and a refill of `rate` servers per minute lets
-//! the first batch go at once and each further batch of 1000 after `1000 / rate` minutes:
-//! exactly the physical limit `(ceil(N/1000) - 1) * 1000/R` minutes. A small margin keeps
-//! our own pacing from brushing against a rolling-window limit on the service side.
+//! Huawei documents that at most 1000 servers are started per minute per project; how the
+//! gateway counts is not documented, so the pacer satisfies the strictest reading, a
+//! rolling window (ecs-sim's model), and spreads the batches evenly as well:
+//!
+//! * **Spacing.** After a batch of `n` servers the next one waits `n / rate` minutes: the
+//!   first batch goes at once and each further batch of 1000 after `1000 / rate` minutes,
+//!   the physical limit `(ceil(N/1000) - 1) * 1000/R` minutes.
+//! * **Rolling window.** No 60 s window holds more than `rate` servers, whatever the batch
+//!   sizes (a 500-server remainder followed by a full batch from another resource would
+//!   otherwise exceed it).
+//! * **Margin.** Every batch that has to wait waits [`SAFETY_MARGIN`] longer, and the next
+//!   batch is spaced from that later time, so the margin holds between *every* two batches
+//!   (a margin applied only to the wait, not to the schedule, would be eaten by the next
+//!   reservation's refill, leaving later batches exactly one interval apart: a coin toss
+//!   against a rolling-window limit).
+//! * **Batch size.** A batch never holds more than `rate` servers ([`StartPacer::max_batch`]),
+//!   so that it fits in one window.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -16,34 +29,42 @@ use crate::api::models::MAX_SERVERS_PER_ACTION;
 /// Added to every wait so that clock jitter between us and the gateway never turns pacing
 /// into a 429.
 pub const SAFETY_MARGIN: Duration = Duration::from_millis(250);
+/// The window the documented limit counts over.
+pub const WINDOW: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub struct StartPacer {
     /// Servers per minute; 0 = no pacing.
     rate_per_minute: u32,
-    bucket: Mutex<Bucket>,
+    schedule: Mutex<Schedule>,
 }
 
-#[derive(Debug)]
-struct Bucket {
-    /// Tokens available at `at` (negative when waiters have reserved future tokens).
-    tokens: f64,
-    at: Option<Instant>,
+#[derive(Debug, Default)]
+struct Schedule {
+    /// The earliest time the next batch may go: the last batch's time plus its size / rate.
+    next_at: Option<Instant>,
+    /// Batches of the last window: (time it goes, servers). Times never decrease.
+    window: VecDeque<(Instant, usize)>,
 }
 
 impl StartPacer {
     pub fn new(rate_per_minute: u32) -> Self {
         Self {
             rate_per_minute,
-            bucket: Mutex::new(Bucket {
-                tokens: MAX_SERVERS_PER_ACTION as f64,
-                at: None,
-            }),
+            schedule: Mutex::new(Schedule::default()),
         }
     }
 
     pub fn rate_per_minute(&self) -> u32 {
         self.rate_per_minute
+    }
+
+    /// The largest batch to send: 1000, or the rate when it is lower.
+    pub fn max_batch(&self) -> usize {
+        match self.rate_per_minute {
+            0 => MAX_SERVERS_PER_ACTION,
+            r => MAX_SERVERS_PER_ACTION.min(r as usize),
+        }
     }
 
     /// Reserves `n` servers and returns how long the caller must wait before sending them.
@@ -52,28 +73,45 @@ impl StartPacer {
         if self.rate_per_minute == 0 || n == 0 {
             return Duration::ZERO;
         }
-        let per_sec = f64::from(self.rate_per_minute) / 60.0;
-        let capacity = MAX_SERVERS_PER_ACTION.max(n) as f64;
-        let mut b = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
-        let elapsed =
-            b.at.map(|at| now.saturating_duration_since(at).as_secs_f64());
-        let refilled = match elapsed {
-            Some(e) => (b.tokens + e * per_sec).min(capacity),
-            None => b.tokens,
-        };
-        b.tokens = refilled - n as f64;
-        b.at = Some(now);
-        if b.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-b.tokens / per_sec) + SAFETY_MARGIN
+        let rate = self.rate_per_minute as usize;
+        // A batch larger than the limit (the engine never makes one) goes alone.
+        let limit = rate.max(n);
+        let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        let mut at = s.next_at.map_or(now, |t| t.max(now));
+        // Entries older than a window before `at` can never count again: `at` only grows.
+        while s.window.front().is_some_and(|&(t, _)| t + WINDOW <= at) {
+            s.window.pop_front();
         }
+        let used: usize = s.window.iter().map(|&(_, c)| c).sum();
+        if used + n > limit {
+            // Wait until enough of the window has expired for `n` more.
+            let need = used + n - limit;
+            let mut freed = 0;
+            for &(t, c) in &s.window {
+                freed += c;
+                if freed >= need {
+                    at = at.max(t + WINDOW);
+                    break;
+                }
+            }
+        }
+        if at > now {
+            at += SAFETY_MARGIN;
+        }
+        s.window.push_back((at, n));
+        let interval = Duration::from_secs_f64(n as f64 * 60.0 / rate as f64);
+        s.next_at = Some(at + interval);
+        at - now
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn secs(d: Duration) -> f64 {
+        d.as_secs_f64()
+    }
 
     #[test]
     fn first_batch_is_free_then_one_batch_per_interval() {
@@ -93,11 +131,54 @@ mod tests {
     }
 
     #[test]
-    fn refills_over_time_and_zero_means_off() {
+    fn the_margin_holds_between_every_two_batches() {
+        // Each caller sends as soon as its wait ends, a few ms after reserving.
+        let p = StartPacer::new(60_000);
+        let mut now = Instant::now();
+        let mut sent = Vec::new();
+        for _ in 0..6 {
+            now += p.reserve(1000, now);
+            sent.push(now);
+            now += Duration::from_millis(7);
+        }
+        for pair in sent.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(
+                gap >= Duration::from_secs(1) + SAFETY_MARGIN,
+                "batches {:.3} s apart",
+                secs(gap)
+            );
+        }
+    }
+
+    #[test]
+    fn no_window_holds_more_than_the_rate_whatever_the_batch_sizes() {
+        let p = StartPacer::new(1000);
+        let mut now = Instant::now();
+        let mut sent: Vec<(Instant, usize)> = Vec::new();
+        for n in [1000, 500, 1000, 300, 700, 1000, 1] {
+            now += p.reserve(n, now);
+            sent.push((now, n));
+        }
+        for &(t, _) in &sent {
+            let in_window: usize = sent
+                .iter()
+                .filter(|&&(u, _)| u <= t && u + WINDOW > t)
+                .map(|&(_, c)| c)
+                .sum();
+            assert!(in_window <= 1000, "{in_window} servers in one window");
+        }
+    }
+
+    #[test]
+    fn batches_fit_the_rate_and_zero_means_off() {
+        assert_eq!(StartPacer::new(1000).max_batch(), 1000);
+        assert_eq!(StartPacer::new(300).max_batch(), 300);
+        assert_eq!(StartPacer::new(0).max_batch(), 1000);
         let p = StartPacer::new(10_000);
         let t0 = Instant::now();
         assert_eq!(p.reserve(1000, t0), Duration::ZERO);
-        // 6 s later a whole batch is available again at 10,000/min.
+        // 6 s later a whole batch may go again at 10,000/min.
         assert_eq!(p.reserve(1000, t0 + Duration::from_secs(6)), Duration::ZERO);
         let off = StartPacer::new(0);
         for _ in 0..100 {

@@ -6,8 +6,9 @@
 //! 1. read every server's state (at most 100 ids a call, a few calls at once) and sort them:
 //!    already running → skipped; stopped → to start; start in progress → waited on;
 //!    unknown id → error, nothing started; any other state → failed with the reason;
-//! 2. submit the servers to start in batches of at most 1000, paced by the shared
-//!    [`StartPacer`], and begin waiting on each job as soon as it is accepted;
+//! 2. submit the servers to start in batches of at most 1000 (and at most the start rate),
+//!    paced by the shared [`StartPacer`], and begin waiting on each job as soon as it is
+//!    accepted;
 //! 3. wait on every job until all are done, the deadline passes or the run is cancelled;
 //! 4. walk every sub-job: SUCCESS → started, FAIL → failed with its code and reason, except a
 //!    server that failed because it was already running and now reads ACTIVE: started.
@@ -25,9 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::api::job_waiter::{JobReport, JobWaiter, PollPolicy, WaitEnd};
-use crate::api::models::{
-    server_status, JobStatus, ServerDetail, MAX_IDS_PER_LIST, MAX_SERVERS_PER_ACTION,
-};
+use crate::api::models::{server_status, JobStatus, ServerDetail, MAX_IDS_PER_LIST};
 use crate::api::{ApiError, EcsClient};
 use crate::pacer::StartPacer;
 
@@ -166,7 +165,7 @@ impl BatchStart {
         let waiter = Arc::new(JobWaiter::new(client.clone(), opts.poll.clone()));
         let mut submitted: Vec<Submitted> = Vec::new();
         let mut queue: Vec<Vec<String>> = to_start
-            .chunks(MAX_SERVERS_PER_ACTION)
+            .chunks(self.pacer.max_batch())
             .map(<[String]>::to_vec)
             .collect();
         queue.reverse();
