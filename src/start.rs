@@ -8,7 +8,9 @@
 //!    unknown id → error, nothing started; any other state → failed with the reason;
 //! 2. submit the servers to start in batches of at most 1000 (and at most the start rate),
 //!    paced by the shared [`StartPacer`], and begin waiting on each job as soon as it is
-//!    accepted;
+//!    accepted. A batch whose answer was lost, ambiguous (5xx) or had no job id is never
+//!    re-sent blindly: the states are read, and only servers still stopped are sent again
+//!    (once), with a warning;
 //! 3. wait on every job until all are done, the deadline passes or the run is cancelled;
 //! 4. walk every sub-job: SUCCESS → started, FAIL → failed with its code and reason, except a
 //!    server that failed because it was already running and now reads ACTIVE: started.
@@ -66,6 +68,18 @@ pub struct StartReport {
     pub unconfirmed: Vec<String>,
     /// Jobs still running when the wait ended.
     pub running_jobs: Vec<String>,
+    /// Of `running_jobs`, those whose last status was one this provider does not know:
+    /// (job id, status).
+    pub unknown_status_jobs: Vec<(String, String)>,
+    /// Of `unconfirmed`: servers whose start was already in progress at the pre-check (not
+    /// sent again) and that were still starting when the wait ended.
+    pub still_starting: Vec<String>,
+    /// Of `unconfirmed`: servers never submitted (deadline or interrupt while pacing, or a
+    /// fatal error on an earlier batch).
+    pub not_submitted: Vec<String>,
+    /// What went wrong but was resolved (a lost answer to a batch start, resolved by reading
+    /// the states); shown as warnings.
+    pub warnings: Vec<String>,
     pub timed_out: bool,
     pub interrupted: bool,
     /// Errors that stopped the run or a part of it.
@@ -89,6 +103,13 @@ impl StartReport {
             &mut self.missing,
             &mut self.unconfirmed,
         ] {
+            list.sort();
+            list.dedup();
+        }
+        // Only what is still unconfirmed (a final state read may have confirmed some).
+        let unconfirmed = &self.unconfirmed;
+        for list in [&mut self.still_starting, &mut self.not_submitted] {
+            list.retain(|id| unconfirmed.binary_search(id).is_ok());
             list.sort();
             list.dedup();
         }
@@ -173,8 +194,9 @@ impl BatchStart {
         let total_batches = queue.len();
         while let Some(batch) = queue.pop() {
             if !self.paced(batch.len(), opts.deadline, &mut report).await {
-                report.unconfirmed.extend(queue.drain(..).flatten());
-                report.unconfirmed.extend(batch);
+                let rest: Vec<String> = queue.drain(..).flatten().chain(batch).collect();
+                report.not_submitted.extend(rest.iter().cloned());
+                report.unconfirmed.extend(rest);
                 break;
             }
             match client.batch_start(&batch).await {
@@ -206,6 +228,9 @@ impl BatchStart {
                     let states = match self.read_states(&client, &batch, opts.deadline).await {
                         Ok(s) => s,
                         Err(read_err) => {
+                            let rest: Vec<String> = queue.drain(..).flatten().collect();
+                            report.not_submitted.extend(rest.iter().cloned());
+                            report.unconfirmed.extend(rest);
                             report.unconfirmed.extend(batch);
                             self.record_stop(&mut report, &e, "starting a batch");
                             self.record_stop(&mut report, &read_err, "re-reading states");
@@ -213,6 +238,7 @@ impl BatchStart {
                         }
                     };
                     let mut again = Vec::new();
+                    let sent = batch.len();
                     for id in batch {
                         match states.get(&id.to_ascii_lowercase()).map(classify) {
                             Some(Class::Running) => report.started.push(id),
@@ -233,12 +259,23 @@ impl BatchStart {
                             None => report.missing.push(id),
                         }
                     }
+                    if matches!(
+                        e,
+                        ApiError::OutcomeUnknown { .. } | ApiError::InvalidResponse { .. }
+                    ) {
+                        report.warnings.push(format!(
+                            "A batch start of {sent} server(s) got no usable answer ({e}). It was not re-sent blindly: the servers' states were read instead, and {} still stopped were sent again.",
+                            again.len()
+                        ));
+                    }
                     if !again.is_empty() {
                         queue.push(again);
                     }
                 }
                 Err(e) => {
-                    report.unconfirmed.extend(queue.drain(..).flatten());
+                    let rest: Vec<String> = queue.drain(..).flatten().collect();
+                    report.not_submitted.extend(rest.iter().cloned());
+                    report.unconfirmed.extend(rest);
                     report.unconfirmed.extend(batch);
                     self.record_stop(&mut report, &e, "starting a batch");
                     break;
@@ -326,6 +363,19 @@ impl BatchStart {
                 WaitEnd::DeadlineReached => {
                     report.timed_out = true;
                     report.running_jobs.push(job_id.clone());
+                    if let Some(status) = job_report.status() {
+                        if !matches!(
+                            status,
+                            JobStatus::Init
+                                | JobStatus::Running
+                                | JobStatus::Success
+                                | JobStatus::Fail
+                        ) {
+                            report
+                                .unknown_status_jobs
+                                .push((job_id.clone(), status.as_str().to_string()));
+                        }
+                    }
                     report.unconfirmed.extend(rest);
                 }
                 WaitEnd::Cancelled => {
@@ -346,7 +396,17 @@ impl BatchStart {
                 for id in in_progress {
                     match states.get(&id.to_ascii_lowercase()).map(classify) {
                         Some(Class::Running) => report.started.push(id),
-                        Some(Class::Starting) | None => report.unconfirmed.push(id),
+                        Some(Class::Starting) | None => {
+                            // The wait on states ends with a start still under way only at
+                            // an interrupt or the deadline.
+                            if self.cancel.is_cancelled() {
+                                report.interrupted = true;
+                            } else {
+                                report.timed_out = true;
+                            }
+                            report.still_starting.push(id.clone());
+                            report.unconfirmed.push(id)
+                        }
                         Some(Class::Stopped) => report.failed.push(FailedServer {
                             server_id: id,
                             code: "unknown".into(),
@@ -362,6 +422,7 @@ impl BatchStart {
                 }
             }
             Err(e) => {
+                report.still_starting.extend(in_progress.iter().cloned());
                 report.unconfirmed.extend(in_progress);
                 self.record_stop(&mut report, &e, "waiting for starts already in progress");
             }
@@ -439,7 +500,7 @@ impl BatchStart {
                 report.timed_out = true;
                 report.errors.push(format!("{doing}: {e}"));
             }
-            _ => report.errors.push(format!("{doing}: {e}")),
+            _ => report.errors.push(format!("{doing}: {e}{}", hint(e))),
         }
     }
 
@@ -480,7 +541,8 @@ impl BatchStart {
     }
 
     /// Polls the states of servers whose start was already in progress (no job of ours)
-    /// until none is `powering-on`, the deadline passes or the run is cancelled.
+    /// until none is `powering-on`, the deadline passes or the run is cancelled (then some
+    /// may still read `powering-on`, or have no state read at all).
     async fn wait_for_states(
         &self,
         client: &EcsClient,
@@ -511,10 +573,20 @@ fn next_delay(delay: Duration, poll: &PollPolicy) -> Duration {
     delay.mul_f64(poll.factor).min(poll.max_delay)
 }
 
-/// Errors on a batch start that re-reading the states can resolve.
+/// What to check after an error, when the error alone does not say.
+fn hint(e: &ApiError) -> &'static str {
+    match e.status() {
+        Some(401) => ". The API gateway refused the credentials: check the access key, the secret key and, for temporary credentials, the security token (it expires), and that this machine's clock is right (a request dated more than 15 minutes off is refused)",
+        _ => "",
+    }
+}
+
+/// Errors on a batch start that re-reading the states can resolve: the answer was lost or
+/// ambiguous (the batch may have been carried out), an answer without a job id (accepted,
+/// but there is no job to wait on), or a state conflict.
 fn is_recoverable_submit_error(e: &ApiError) -> bool {
     match e {
-        ApiError::OutcomeUnknown { .. } => true,
+        ApiError::OutcomeUnknown { .. } | ApiError::InvalidResponse { .. } => true,
         ApiError::Http { status, code, .. } => *status == 400 && code == CODE_STATE_CONFLICT,
         _ => false,
     }

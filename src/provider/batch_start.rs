@@ -340,15 +340,43 @@ pub fn report_to_state(
         );
     }
     if report.timed_out {
+        let mut what = Vec::new();
+        if !report.running_jobs.is_empty() {
+            let jobs: Vec<String> = report
+                .running_jobs
+                .iter()
+                .map(|job| {
+                    match report.unknown_status_jobs.iter().find(|(j, _)| j == job) {
+                        Some((_, status)) => format!(
+                            "{job} (status {status:?}, which this provider does not know, so it polled on)"
+                        ),
+                        None => job.clone(),
+                    }
+                })
+                .collect();
+            what.push(format!("with job(s) still running: {}", jobs.join(", ")));
+        }
+        if !report.still_starting.is_empty() {
+            what.push(format!(
+                "while {} server(s) whose start was already in progress at the pre-check (not sent again) were still starting: {}",
+                report.still_starting.len(),
+                shorten(&report.still_starting)
+            ));
+        }
+        if !report.not_submitted.is_empty() {
+            what.push(format!(
+                "before {} server(s) could be submitted",
+                report.not_submitted.len()
+            ));
+        }
+        if what.is_empty() {
+            what.push("before the servers' states could be read".to_string());
+        }
         diags.root_error(
             "Timed out waiting for the start jobs",
             format!(
                 "timeouts.create ({create_timeout}) passed {}; {} server(s) not confirmed started.{saved}",
-                if report.running_jobs.is_empty() {
-                    "before every batch could be submitted".to_string()
-                } else {
-                    format!("with job(s) still running: {}", report.running_jobs.join(", "))
-                },
+                what.join("; "),
                 report.unconfirmed.len()
             ),
         );
@@ -369,6 +397,24 @@ pub fn report_to_state(
     }
     for e in &report.errors {
         diags.root_error("ECS API error", format!("{e}{saved}"));
+    }
+    if !report.unconfirmed.is_empty()
+        && !report.timed_out
+        && !report.interrupted
+        && report.errors.is_empty()
+    {
+        // Never a silent success: whatever left servers unconfirmed is named here.
+        diags.root_error(
+            "Servers not confirmed started",
+            format!(
+                "{} server(s) were not confirmed started: {}.{saved}",
+                report.unconfirmed.len(),
+                shorten(&report.unconfirmed)
+            ),
+        );
+    }
+    for w in &report.warnings {
+        diags.root_warning("Batch start answer lost", w.clone());
     }
     state
 }
@@ -661,6 +707,57 @@ mod tests {
         assert!(parse_timeout("0s").is_err());
         assert!(parse_timeout("-1m").is_err());
         assert!(parse_timeout("").is_err());
+    }
+
+    fn report_errors(report: &StartReport) -> String {
+        let mut d = Diagnostics::default();
+        report_to_state(&BatchStartState::default(), report, "3s", &mut d);
+        d.errors
+            .iter()
+            .map(|e| format!("{} | {}", e.summary, e.detail))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn unconfirmed_servers_are_never_a_silent_success() {
+        let report = StartReport {
+            job_ids: vec!["j1".into()],
+            unconfirmed: vec![A.into()],
+            ..Default::default()
+        };
+        let e = report_errors(&report);
+        assert!(e.contains("Servers not confirmed started"), "{e}");
+        assert!(e.contains(A) && e.contains("j1"), "{e}");
+    }
+
+    #[test]
+    fn a_timeout_names_what_it_was_waiting_for() {
+        let report = StartReport {
+            job_ids: vec!["j1".into(), "j2".into()],
+            running_jobs: vec!["j1".into(), "j2".into()],
+            unknown_status_jobs: vec![("j2".into(), "WEIRD".into())],
+            unconfirmed: vec![A.into(), B.into()],
+            still_starting: vec![A.into()],
+            not_submitted: vec![B.into()],
+            timed_out: true,
+            ..Default::default()
+        };
+        let e = report_errors(&report);
+        assert!(
+            e.contains("with job(s) still running: j1, j2 (status \"WEIRD\""),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!("1 server(s) whose start was already in progress at the pre-check (not sent again) were still starting: {A}")),
+            "{e}"
+        );
+        assert!(e.contains("before 1 server(s) could be submitted"), "{e}");
+        assert!(e.contains("2 server(s) not confirmed started"), "{e}");
+        assert!(
+            !e.contains("Servers not confirmed started"),
+            "one error: {e}"
+        );
     }
 
     #[test]
