@@ -459,4 +459,5 @@ pub fn descendants_named(root: u32, prefix: &str) -> Vec<u32> {
     found
 }
 
+pub mod faults;
 pub mod package;
