@@ -112,6 +112,60 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
     }
 }
 
+/// Turns Terraform's `StopProvider` call into the provider's interrupt.
+///
+/// When only the `terraform` process is interrupted (a CI runner cancelling a job, `kill
+/// -INT` on terraform alone), Terraform asks each provider to stop with the StopProvider
+/// RPC. tf-provider handles that RPC itself and never tells provider code, so a long wait
+/// on jobs would run on until `timeouts.create`. tf-provider's gRPC trace layer opens a
+/// `request` span for every RPC with its `uri`; this layer watches for the StopProvider one
+/// and cancels the interrupt token, which stops the waits and saves the job ids so far, as
+/// a signal does.
+pub struct StopWatcher {
+    interrupt: tokio_util::sync::CancellationToken,
+}
+
+/// The path of the StopProvider RPC of plugin protocol 6.
+pub const STOP_PROVIDER_PATH: &str = "/tfplugin6.Provider/StopProvider";
+
+struct UriField(Option<String>);
+
+impl Visit for UriField {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "uri" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl StopWatcher {
+    pub fn new(interrupt: tokio_util::sync::CancellationToken) -> Self {
+        Self { interrupt }
+    }
+
+    /// The spans it needs: tower_http's request spans, at debug.
+    pub fn filter() -> Targets {
+        Targets::new().with_target("tower_http::trace", LevelFilter::DEBUG)
+    }
+}
+
+impl<S: Subscriber> Layer<S> for StopWatcher {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _ctx: Context<'_, S>,
+    ) {
+        let mut uri = UriField(None);
+        attrs.record(&mut uri);
+        if uri.0.is_some_and(|u| u.ends_with(STOP_PROVIDER_PATH)) && !self.interrupt.is_cancelled()
+        {
+            tracing::warn!("Terraform asked the provider to stop: stopping waits and saving the job ids submitted so far");
+            self.interrupt.cancel();
+        }
+    }
+}
+
 /// The most detailed level Terraform will show, from `TF_LOG_PROVIDER` or `TF_LOG`; events
 /// below it are not even formatted.
 fn level_from_env() -> LevelFilter {
@@ -129,11 +183,11 @@ fn level_from_env() -> LevelFilter {
     }
 }
 
-/// Installs the hclog layer as the global subscriber: this crate at the `TF_LOG` level
-/// (debug at most: trace adds nothing of ours), every other crate at warn. Not called when
+/// Installs the global subscriber: the hclog layer (this crate at the `TF_LOG` level, debug
+/// at most, every other crate at warn) and the [`StopWatcher`]. Not called when
 /// `PLUGIN_LOG_FILE` is set, because tf-provider then installs its own subscriber and
 /// panics if one exists.
-pub fn init() {
+pub fn init(interrupt: tokio_util::sync::CancellationToken) {
     let ours = level_from_env().min(LevelFilter::DEBUG);
     let filter = Targets::new()
         .with_default(LevelFilter::WARN.min(ours))
@@ -143,12 +197,29 @@ pub fn init() {
         .with_target("tower_http", LevelFilter::OFF);
     let _ = tracing_subscriber::registry()
         .with(HclogLayer.with_filter(filter))
+        .with(StopWatcher::new(interrupt).with_filter(StopWatcher::filter()))
         .try_init();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stop_provider_span_cancels_the_interrupt() {
+        let token = tokio_util::sync::CancellationToken::new();
+        let subscriber = tracing_subscriber::registry()
+            .with(StopWatcher::new(token.clone()).with_filter(StopWatcher::filter()));
+        tracing::subscriber::with_default(subscriber, || {
+            // The span tower_http's DefaultMakeSpan opens, under its own target.
+            let other = tracing::span!(target: "tower_http::trace::make_span", Level::DEBUG, "request", uri = %"/tfplugin6.Provider/PlanResourceChange");
+            drop(other);
+            assert!(!token.is_cancelled());
+            let stop = tracing::span!(target: "tower_http::trace::make_span", Level::DEBUG, "request", uri = %STOP_PROVIDER_PATH);
+            drop(stop);
+        });
+        assert!(token.is_cancelled());
+    }
 
     #[test]
     fn renders_an_hclog_line() {

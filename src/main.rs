@@ -37,8 +37,9 @@ fn main() -> anyhow::Result<()> {
     // tf-provider appends a backtrace to every diagnostic when backtraces are enabled
     // (RUST_BACKTRACE=1 in a user's shell). Set before any thread exists.
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    let interrupt = CancellationToken::new();
     if std::env::var_os("PLUGIN_LOG_FILE").is_none() {
-        logging::init();
+        logging::init(interrupt.clone());
     }
     // `ECS_PROVIDER_NODELAY=0` keeps Nagle's algorithm, only to measure what it costs.
     if std::env::var("ECS_PROVIDER_NODELAY").as_deref() != Ok("0") {
@@ -50,7 +51,6 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let interrupt = CancellationToken::new();
         guard_signals(interrupt.clone())?;
         tf_provider::serve(PROVIDER_NAME, EcsProvider::new(interrupt)).await
     })

@@ -24,6 +24,7 @@ on_both_versions!(
     partial_failure_keeps_job_ids,
     timeout_names_the_running_job,
     sigint_to_provider_keeps_job_ids,
+    sigint_to_terraform_alone_keeps_job_ids,
     bad_inputs_fail_at_plan_without_requests,
     missing_credentials_fail_naming_the_env_var,
     destroy_warns_and_sends_nothing,
@@ -211,6 +212,42 @@ fn sigint_to_provider_keeps_job_ids(version: &str) {
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "the provider answers promptly"
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.text().contains("Interrupted"), "{out:?}");
+    let v = ws
+        .resource_values("ecs_batch_start.fleet")
+        .expect("state kept after the interrupt");
+    assert_eq!(strings(&v["job_ids"]).len(), 1, "{v}");
+}
+
+/// A CI runner cancelling a job interrupts terraform alone: Terraform then calls
+/// StopProvider, which the provider turns into its interrupt.
+fn sigint_to_terraform_alone_keeps_job_ids(version: &str) {
+    let sim = Sim::start(5);
+    sim.knobs(json!({"never_finish": true}));
+    let ws = workspace(version, &sim, "", &sim.ids);
+    let child = ws.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    assert!(
+        wait_until(Duration::from_secs(30), || sim.requests(JOB) > 0),
+        "the provider started waiting on the job"
+    );
+    // Terraform 1.0.3 runs as a panicwrap parent that ignores SIGINT and a child that does
+    // the work (a terminal signals both); 1.15.5 is one process. Signal the one that works.
+    let terraform = descendants_named(child.id(), "terraform")
+        .into_iter()
+        .find(|pid| descendants_named(*pid, "terraform-provi").len() == 1)
+        .unwrap_or(child.id());
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &terraform.to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let started = std::time::Instant::now();
+    let out: Run = child.wait_with_output().expect("apply ends").into();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "apply stops promptly, not at timeouts.create: {out:?}"
     );
     assert_ne!(out.code, 0, "{out:?}");
     assert!(out.text().contains("Interrupted"), "{out:?}");
