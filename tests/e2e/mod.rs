@@ -48,15 +48,26 @@ pub fn terraform(version: &str) -> PathBuf {
     bin
 }
 
-/// A filesystem mirror holding the provider binary built for this test run.
+/// A filesystem mirror holding the provider binary built for this test run: a hard link in
+/// cargo's target tmp directory, one per test process. Mirrors of processes that have ended
+/// are removed, so repeated runs leave nothing behind.
 fn mirror() -> &'static Path {
     static MIRROR: OnceLock<PathBuf> = OnceLock::new();
     MIRROR.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("ecs-e2e-mirror")
-            .tempdir()
-            .expect("temp dir")
-            .keep();
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        if let Ok(entries) = std::fs::read_dir(base) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let stale = name
+                    .strip_prefix("e2e-mirror-")
+                    .and_then(|pid| pid.parse::<u32>().ok())
+                    .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+                if stale {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let dir = base.join(format!("e2e-mirror-{}", std::process::id()));
         let target = dir
             .join("registry.terraform.io")
             .join(PROVIDER_SOURCE)
@@ -64,8 +75,11 @@ fn mirror() -> &'static Path {
             .join("linux_amd64");
         std::fs::create_dir_all(&target).expect("mirror dirs");
         let dest = target.join(format!("terraform-provider-ecs_v{PROVIDER_VERSION}"));
-        std::fs::copy(env!("CARGO_BIN_EXE_terraform-provider-ecs"), &dest)
-            .expect("copy provider into the mirror");
+        let _ = std::fs::remove_file(&dest);
+        let bin = env!("CARGO_BIN_EXE_terraform-provider-ecs");
+        if std::fs::hard_link(bin, &dest).is_err() {
+            std::fs::copy(bin, &dest).expect("copy provider into the mirror");
+        }
         dir
     })
 }
