@@ -17,6 +17,9 @@
 //!   against a rolling-window limit).
 //! * **Batch size.** A batch never holds more than `rate` servers ([`StartPacer::max_batch`]),
 //!   so that it fits in one window.
+//! * **Acceptance time.** The service counts a batch when it accepts it, which can be later
+//!   than planned (a slow POST, a retry after a 503). [`StartPacer::accepted`] moves the
+//!   batch to the time its answer came, and the next batch is spaced from there.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -43,8 +46,19 @@ pub struct StartPacer {
 struct Schedule {
     /// The earliest time the next batch may go: the last batch's time plus its size / rate.
     next_at: Option<Instant>,
-    /// Batches of the last window: (time it goes, servers). Times never decrease.
-    window: VecDeque<(Instant, usize)>,
+    /// Batches of the last window: (time it goes or was accepted, servers, ticket), sorted
+    /// by time.
+    window: VecDeque<(Instant, usize, u64)>,
+    next_ticket: u64,
+}
+
+/// A reservation: how long to wait before sending, and the handle to report the
+/// acceptance with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    pub wait: Duration,
+    id: u64,
+    servers: usize,
 }
 
 impl StartPacer {
@@ -67,27 +81,37 @@ impl StartPacer {
         }
     }
 
-    /// Reserves `n` servers and returns how long the caller must wait before sending them.
-    /// Reservations queue in call order, so concurrent resources share the rate fairly.
-    pub fn reserve(&self, n: usize, now: Instant) -> Duration {
-        if self.rate_per_minute == 0 || n == 0 {
-            return Duration::ZERO;
-        }
-        let rate = self.rate_per_minute as usize;
-        // A batch larger than the limit (the engine never makes one) goes alone.
-        let limit = rate.max(n);
+    fn interval(&self, n: usize) -> Duration {
+        Duration::from_secs_f64(n as f64 * 60.0 / f64::from(self.rate_per_minute.max(1)))
+    }
+
+    /// Reserves `n` servers; the ticket says how long the caller must wait before sending
+    /// them. Reservations queue in call order, so concurrent resources share the rate fairly.
+    pub fn reserve(&self, n: usize, now: Instant) -> Ticket {
         let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        s.next_ticket += 1;
+        let id = s.next_ticket;
+        let mut ticket = Ticket {
+            wait: Duration::ZERO,
+            id,
+            servers: n,
+        };
+        if self.rate_per_minute == 0 || n == 0 {
+            return ticket;
+        }
+        // A batch larger than the limit (the engine never makes one) goes alone.
+        let limit = (self.rate_per_minute as usize).max(n);
         let mut at = s.next_at.map_or(now, |t| t.max(now));
         // Entries older than a window before `at` can never count again: `at` only grows.
-        while s.window.front().is_some_and(|&(t, _)| t + WINDOW <= at) {
+        while s.window.front().is_some_and(|&(t, _, _)| t + WINDOW <= at) {
             s.window.pop_front();
         }
-        let used: usize = s.window.iter().map(|&(_, c)| c).sum();
+        let used: usize = s.window.iter().map(|&(_, c, _)| c).sum();
         if used + n > limit {
             // Wait until enough of the window has expired for `n` more.
             let need = used + n - limit;
             let mut freed = 0;
-            for &(t, c) in &s.window {
+            for &(t, c, _) in &s.window {
                 freed += c;
                 if freed >= need {
                     at = at.max(t + WINDOW);
@@ -98,10 +122,30 @@ impl StartPacer {
         if at > now {
             at += SAFETY_MARGIN;
         }
-        s.window.push_back((at, n));
-        let interval = Duration::from_secs_f64(n as f64 * 60.0 / rate as f64);
-        s.next_at = Some(at + interval);
-        at - now
+        s.window.push_back((at, n, id));
+        s.next_at = Some(at + self.interval(n));
+        ticket.wait = at - now;
+        ticket
+    }
+
+    /// The batch of `ticket` was accepted at `at` (when its answer came, the latest the
+    /// service can have counted it). If that is later than planned, the batch moves there,
+    /// and the next batch is spaced from it.
+    pub fn accepted(&self, ticket: &Ticket, at: Instant) {
+        if self.rate_per_minute == 0 || ticket.servers == 0 {
+            return;
+        }
+        let mut s = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = s.window.iter_mut().find(|e| e.2 == ticket.id) {
+            if at > entry.0 {
+                entry.0 = at;
+            }
+        }
+        s.window.make_contiguous().sort_by_key(|e| e.0);
+        let after = at + self.interval(ticket.servers);
+        if s.next_at.is_none_or(|t| t < after) {
+            s.next_at = Some(after);
+        }
     }
 }
 
@@ -117,13 +161,13 @@ mod tests {
     fn first_batch_is_free_then_one_batch_per_interval() {
         let p = StartPacer::new(1000);
         let t0 = Instant::now();
-        assert_eq!(p.reserve(1000, t0), Duration::ZERO);
-        let w = p.reserve(1000, t0);
+        assert_eq!(p.reserve(1000, t0).wait, Duration::ZERO);
+        let w = p.reserve(1000, t0).wait;
         assert!(
             w >= Duration::from_secs(60) && w < Duration::from_secs(61),
             "{w:?}"
         );
-        let w = p.reserve(1000, t0);
+        let w = p.reserve(1000, t0).wait;
         assert!(
             w >= Duration::from_secs(120) && w < Duration::from_secs(121),
             "{w:?}"
@@ -137,7 +181,7 @@ mod tests {
         let mut now = Instant::now();
         let mut sent = Vec::new();
         for _ in 0..6 {
-            now += p.reserve(1000, now);
+            now += p.reserve(1000, now).wait;
             sent.push(now);
             now += Duration::from_millis(7);
         }
@@ -157,7 +201,7 @@ mod tests {
         let mut now = Instant::now();
         let mut sent: Vec<(Instant, usize)> = Vec::new();
         for n in [1000, 500, 1000, 300, 700, 1000, 1] {
-            now += p.reserve(n, now);
+            now += p.reserve(n, now).wait;
             sent.push((now, n));
         }
         for &(t, _) in &sent {
@@ -171,18 +215,39 @@ mod tests {
     }
 
     #[test]
+    fn a_late_acceptance_pushes_the_next_batch() {
+        let p = StartPacer::new(60_000);
+        let t0 = Instant::now();
+        let first = p.reserve(1000, t0);
+        assert_eq!(first.wait, Duration::ZERO);
+        // The POST was retried and accepted 0.8 s after it was planned.
+        let accepted = t0 + Duration::from_millis(800);
+        p.accepted(&first, accepted);
+        let now = accepted + Duration::from_millis(5);
+        let sent = now + p.reserve(1000, now).wait;
+        assert!(
+            sent - accepted >= Duration::from_secs(1) + SAFETY_MARGIN,
+            "{:.3} s after the acceptance",
+            secs(sent - accepted)
+        );
+    }
+
+    #[test]
     fn batches_fit_the_rate_and_zero_means_off() {
         assert_eq!(StartPacer::new(1000).max_batch(), 1000);
         assert_eq!(StartPacer::new(300).max_batch(), 300);
         assert_eq!(StartPacer::new(0).max_batch(), 1000);
         let p = StartPacer::new(10_000);
         let t0 = Instant::now();
-        assert_eq!(p.reserve(1000, t0), Duration::ZERO);
+        assert_eq!(p.reserve(1000, t0).wait, Duration::ZERO);
         // 6 s later a whole batch may go again at 10,000/min.
-        assert_eq!(p.reserve(1000, t0 + Duration::from_secs(6)), Duration::ZERO);
+        assert_eq!(
+            p.reserve(1000, t0 + Duration::from_secs(6)).wait,
+            Duration::ZERO
+        );
         let off = StartPacer::new(0);
         for _ in 0..100 {
-            assert_eq!(off.reserve(1000, t0), Duration::ZERO);
+            assert_eq!(off.reserve(1000, t0).wait, Duration::ZERO);
         }
     }
 }

@@ -30,7 +30,7 @@ use tracing::{info, warn};
 use crate::api::job_waiter::{JobReport, JobWaiter, PollPolicy, WaitEnd};
 use crate::api::models::{server_status, JobStatus, ServerDetail, MAX_IDS_PER_LIST};
 use crate::api::{ApiError, EcsClient};
-use crate::pacer::StartPacer;
+use crate::pacer::{StartPacer, Ticket};
 
 /// How many state reads run at once during the pre-check.
 pub const READ_CONCURRENCY: usize = 4;
@@ -193,13 +193,21 @@ impl BatchStart {
         let mut resubmitted = BTreeSet::new();
         let total_batches = queue.len();
         while let Some(batch) = queue.pop() {
-            if !self.paced(batch.len(), opts.deadline, &mut report).await {
+            let Some(ticket) = self.paced(batch.len(), opts.deadline, &mut report).await else {
                 let rest: Vec<String> = queue.drain(..).flatten().chain(batch).collect();
                 report.not_submitted.extend(rest.iter().cloned());
                 report.unconfirmed.extend(rest);
                 break;
+            };
+            let answer = client.batch_start(&batch).await;
+            if answer
+                .as_ref()
+                .map_or_else(is_recoverable_submit_error, |_| true)
+            {
+                // Accepted, or perhaps carried out: the service counted it by now at the latest.
+                self.pacer.accepted(&ticket, Instant::now());
             }
-            match client.batch_start(&batch).await {
+            match answer {
                 Ok(job_id) => {
                     info!(
                         job_id = %job_id,
@@ -472,11 +480,12 @@ impl BatchStart {
         report.finish()
     }
 
-    /// Waits for the pacer; false when the deadline or a cancellation comes first.
-    async fn paced(&self, n: usize, deadline: Instant, report: &mut StartReport) -> bool {
-        let wait = self.pacer.reserve(n, Instant::now());
+    /// Waits for the pacer; `None` when the deadline or a cancellation comes first.
+    async fn paced(&self, n: usize, deadline: Instant, report: &mut StartReport) -> Option<Ticket> {
+        let ticket = self.pacer.reserve(n, Instant::now());
+        let wait = ticket.wait;
         if wait.is_zero() {
-            return !self.cancel.is_cancelled();
+            return (!self.cancel.is_cancelled()).then_some(ticket);
         }
         info!(
             wait_secs = wait.as_secs_f64(),
@@ -485,11 +494,11 @@ impl BatchStart {
         );
         if Instant::now() + wait > deadline {
             report.timed_out = true;
-            return false;
+            return None;
         }
         tokio::select! {
-            _ = tokio::time::sleep(wait) => true,
-            _ = self.cancel.cancelled() => { report.interrupted = true; false }
+            _ = tokio::time::sleep(wait) => Some(ticket),
+            _ = self.cancel.cancelled() => { report.interrupted = true; None }
         }
     }
 

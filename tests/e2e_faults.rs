@@ -450,11 +450,18 @@ fn servers_started_meanwhile_count_as_started_under_every_already_running_mode(v
 /// 5,000 servers against ecs-sim's rolling-window start limit. Time is scaled sixty-fold
 /// on both sides to keep the test fast: ecs-sim allows 1000 starts per 1000 ms window (its
 /// documented 1000 a minute), and the provider paces to start_rate_limit = 60000 a minute.
+/// The first POST is answered 503 and retried 0.25-0.5 s later, so it is accepted later
+/// than planned: the next batch must be spaced from the acceptance, not from the plan.
 /// With the provider's pacing no POST is refused; with pacing off, the same limit refuses
 /// one, which shows the limit is live.
 fn pacing_5000_servers_causes_no_429(version: &str) {
     let sim = Sim::start(7000);
-    sim.knobs(json!({"start_rate_limit_per_minute": 1000, "start_rate_window_ms": 1000}));
+    sim.knobs(json!({
+        "start_rate_limit_per_minute": 1000,
+        "start_rate_window_ms": 1000,
+        "fault_routes": [ACTION],
+        "fault_5xx_burst": 1
+    }));
     let (fleet, control) = (sim.ids[..5000].to_vec(), sim.ids[5000..].to_vec());
     let ws = workspace(version, &sim, "  start_rate_limit = 60000", "", &fleet);
     let started = Instant::now();
@@ -464,6 +471,7 @@ fn pacing_5000_servers_causes_no_429(version: &str) {
     assert_eq!(sim.count(ACTION, "429"), 0, "no 429 from our own pacing");
     assert_eq!(sim.count_all("429"), 0, "{}", sim.stats());
     assert_eq!(sim.count(ACTION, "200"), 5);
+    assert_eq!(sim.count(ACTION, "503"), 1, "the first POST was retried");
     assert!(
         took >= Duration::from_secs(4),
         "five batches a second apart: {took:?}"
