@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::api::job_waiter::{JobReport, JobWaiter, PollPolicy, WaitEnd};
+use crate::api::job_waiter::{JobReport, JobWaiter, PollPolicy, ServerOutcome, WaitEnd};
 use crate::api::models::{server_status, JobStatus, ServerDetail, MAX_IDS_PER_LIST};
 use crate::api::{ApiError, EcsClient};
 use crate::pacer::{StartPacer, Ticket};
@@ -123,7 +123,25 @@ impl StartReport {
 struct Submitted {
     job_id: String,
     servers: Vec<String>,
-    wait: Option<JoinHandle<JobReport>>,
+    wait: Option<JoinHandle<JobResult>>,
+}
+
+/// What the walk needs of a finished wait. The job itself (a kilobyte or so per sub-job) is
+/// dropped as soon as its wait ends, not kept until every job is done.
+struct JobResult {
+    end: WaitEnd,
+    status: Option<JobStatus>,
+    outcomes: Vec<ServerOutcome>,
+}
+
+impl From<JobReport> for JobResult {
+    fn from(r: JobReport) -> Self {
+        JobResult {
+            status: r.status().cloned(),
+            outcomes: r.server_outcomes(),
+            end: r.end,
+        }
+    }
 }
 
 /// Starts servers in batches; see the module documentation.
@@ -159,8 +177,7 @@ impl BatchStart {
         for id in server_ids {
             match states.get(&id.to_ascii_lowercase()) {
                 None => report.missing.push(id.clone()),
-                Some(s) if s.is_missing() => report.missing.push(id.clone()),
-                Some(s) => match classify(s) {
+                Some(class) => match class.clone() {
                     Class::Running => report.skipped.push(id.clone()),
                     Class::Stopped => to_start.push(id.clone()),
                     Class::Starting => in_progress.push(id.clone()),
@@ -221,7 +238,9 @@ impl BatchStart {
                         let (waiter, job, cancel) =
                             (waiter.clone(), job_id.clone(), self.cancel.clone());
                         let deadline = opts.deadline;
-                        tokio::spawn(async move { waiter.wait_one(&job, deadline, &cancel).await })
+                        tokio::spawn(async move {
+                            JobResult::from(waiter.wait_one(&job, deadline, &cancel).await)
+                        })
                     });
                     submitted.push(Submitted {
                         job_id,
@@ -248,7 +267,7 @@ impl BatchStart {
                     let mut again = Vec::new();
                     let sent = batch.len();
                     for id in batch {
-                        match states.get(&id.to_ascii_lowercase()).map(classify) {
+                        match states.get(&id.to_ascii_lowercase()).cloned() {
                             Some(Class::Running) => report.started.push(id),
                             Some(Class::Starting) => in_progress.push(id),
                             Some(Class::Stopped) if resubmitted.insert(id.clone()) => {
@@ -321,10 +340,15 @@ impl BatchStart {
                 report.unconfirmed.extend(servers);
                 continue;
             };
+            // Sub-jobs name servers in the service's spelling; ours may differ in case.
+            let by_key: HashMap<String, &String> = servers
+                .iter()
+                .map(|s| (s.to_ascii_lowercase(), s))
+                .collect();
             let mut seen = BTreeSet::new();
-            for o in job_report.server_outcomes() {
+            for o in &job_report.outcomes {
                 let key = o.server_id.to_ascii_lowercase();
-                let Some(id) = servers.iter().find(|s| s.to_ascii_lowercase() == key) else {
+                let Some(&id) = by_key.get(&key) else {
                     continue;
                 };
                 match o.status {
@@ -371,7 +395,7 @@ impl BatchStart {
                 WaitEnd::DeadlineReached => {
                     report.timed_out = true;
                     report.running_jobs.push(job_id.clone());
-                    if let Some(status) = job_report.status() {
+                    if let Some(status) = &job_report.status {
                         if !matches!(
                             status,
                             JobStatus::Init
@@ -402,7 +426,7 @@ impl BatchStart {
         match progressed {
             Ok(states) => {
                 for id in in_progress {
-                    match states.get(&id.to_ascii_lowercase()).map(classify) {
+                    match states.get(&id.to_ascii_lowercase()).cloned() {
                         Some(Class::Running) => report.started.push(id),
                         Some(Class::Starting) | None => {
                             // The wait on states ends with a start still under way only at
@@ -447,7 +471,7 @@ impl BatchStart {
             {
                 Ok(states) => {
                     for id in ids {
-                        match states.get(&id.to_ascii_lowercase()).map(classify) {
+                        match states.get(&id.to_ascii_lowercase()).cloned() {
                             Some(Class::Running) => report.started.push(id),
                             _ => report.unconfirmed.push(id),
                         }
@@ -466,7 +490,7 @@ impl BatchStart {
                     .as_ref()
                     .ok()
                     .and_then(|s| s.get(&id.to_ascii_lowercase()))
-                    .is_some_and(|s| classify(s) == Class::Running);
+                    .is_some_and(|c| *c == Class::Running);
                 if running {
                     report.started.push(id);
                 } else {
@@ -514,13 +538,15 @@ impl BatchStart {
     }
 
     /// Reads the states of `ids`, at most 100 a call and [`READ_CONCURRENCY`] calls at once,
-    /// keyed by lower-case id.
+    /// and classifies them, keyed by lower-case id. Ids that do not exist are left out. Only
+    /// the class is kept: a whole `ServerDetail` per server would cost kilobytes each at
+    /// 10,000 servers a resource.
     async fn read_states(
         &self,
         client: &EcsClient,
         ids: &[String],
         deadline: Instant,
-    ) -> Result<HashMap<String, ServerDetail>, ApiError> {
+    ) -> Result<HashMap<String, Class>, ApiError> {
         let calls: Vec<_> = ids
             .chunks(MAX_IDS_PER_LIST)
             .map(|chunk| {
@@ -539,8 +565,8 @@ impl BatchStart {
             match next {
                 None => break,
                 Some(Ok(servers)) => {
-                    for s in servers {
-                        out.insert(s.id.to_ascii_lowercase(), s);
+                    for s in servers.iter().filter(|s| !s.is_missing()) {
+                        out.insert(s.id.to_ascii_lowercase(), classify(s));
                     }
                 }
                 Some(Err(e)) => return Err(e),
@@ -557,7 +583,7 @@ impl BatchStart {
         client: &EcsClient,
         ids: &[String],
         opts: &StartOptions,
-    ) -> Result<HashMap<String, ServerDetail>, ApiError> {
+    ) -> Result<HashMap<String, Class>, ApiError> {
         let mut states = HashMap::new();
         if ids.is_empty() {
             return Ok(states);
@@ -570,7 +596,7 @@ impl BatchStart {
                 _ = tokio::time::sleep_until(opts.deadline) => return Ok(states),
             }
             states = self.read_states(client, ids, opts.deadline).await?;
-            if !states.values().any(|s| classify(s) == Class::Starting) {
+            if !states.values().any(|c| *c == Class::Starting) {
                 return Ok(states);
             }
             delay = next_delay(delay, &opts.poll);
