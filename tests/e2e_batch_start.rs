@@ -191,7 +191,8 @@ fn timeout_names_the_running_job(version: &str) {
     );
 }
 
-fn sigint_to_provider_keeps_job_ids(version: &str) {
+/// An apply whose job never finishes, once the provider waits on it.
+fn apply_waiting_forever(version: &str) -> (Sim, Workspace, std::process::Child) {
     let sim = Sim::start(5);
     sim.knobs(json!({"never_finish": true}));
     let ws = workspace(version, &sim, "", &sim.ids);
@@ -200,46 +201,14 @@ fn sigint_to_provider_keeps_job_ids(version: &str) {
         wait_until(Duration::from_secs(30), || sim.requests(JOB) > 0),
         "the provider started waiting on the job"
     );
-    let providers = descendants_named(child.id(), "terraform-provi");
-    assert_eq!(providers.len(), 1, "one provider process: {providers:?}");
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &providers[0].to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let started = std::time::Instant::now();
-    let out: Run = child.wait_with_output().expect("apply ends").into();
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "the provider answers promptly"
-    );
-    assert_ne!(out.code, 0, "{out:?}");
-    assert!(out.text().contains("Interrupted"), "{out:?}");
-    let v = ws
-        .resource_values("ecs_batch_start.fleet")
-        .expect("state kept after the interrupt");
-    assert_eq!(strings(&v["job_ids"]).len(), 1, "{v}");
+    (sim, ws, child)
 }
 
-/// A CI runner cancelling a job interrupts terraform alone: Terraform then calls
-/// StopProvider, which the provider turns into its interrupt.
-fn sigint_to_terraform_alone_keeps_job_ids(version: &str) {
-    let sim = Sim::start(5);
-    sim.knobs(json!({"never_finish": true}));
-    let ws = workspace(version, &sim, "", &sim.ids);
-    let child = ws.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-    assert!(
-        wait_until(Duration::from_secs(30), || sim.requests(JOB) > 0),
-        "the provider started waiting on the job"
-    );
-    // Terraform 1.0.3 runs as a panicwrap parent that ignores SIGINT and a child that does
-    // the work (a terminal signals both); 1.15.5 is one process. Signal the one that works.
-    let terraform = descendants_named(child.id(), "terraform")
-        .into_iter()
-        .find(|pid| descendants_named(*pid, "terraform-provi").len() == 1)
-        .unwrap_or(child.id());
+/// Sends SIGINT to `target` and checks that apply stops promptly, failing with
+/// "Interrupted", and that the job id is in state.
+fn interrupt_and_check(ws: &Workspace, child: std::process::Child, target: u32) {
     let kill = std::process::Command::new("kill")
-        .args(["-INT", &terraform.to_string()])
+        .args(["-INT", &target.to_string()])
         .status()
         .expect("kill");
     assert!(kill.success());
@@ -255,6 +224,26 @@ fn sigint_to_terraform_alone_keeps_job_ids(version: &str) {
         .resource_values("ecs_batch_start.fleet")
         .expect("state kept after the interrupt");
     assert_eq!(strings(&v["job_ids"]).len(), 1, "{v}");
+}
+
+fn sigint_to_provider_keeps_job_ids(version: &str) {
+    let (_sim, ws, child) = apply_waiting_forever(version);
+    let providers = descendants_named(child.id(), "terraform-provi");
+    assert_eq!(providers.len(), 1, "one provider process: {providers:?}");
+    interrupt_and_check(&ws, child, providers[0]);
+}
+
+/// A CI runner cancelling a job interrupts terraform alone: Terraform then calls
+/// StopProvider, which the provider turns into its interrupt.
+fn sigint_to_terraform_alone_keeps_job_ids(version: &str) {
+    let (_sim, ws, child) = apply_waiting_forever(version);
+    // Terraform 1.0.3 runs as a panicwrap parent that ignores SIGINT and a child that does
+    // the work (a terminal signals both); 1.15.5 is one process. Signal the one that works.
+    let terraform = descendants_named(child.id(), "terraform")
+        .into_iter()
+        .find(|pid| descendants_named(*pid, "terraform-provi").len() == 1)
+        .unwrap_or(child.id());
+    interrupt_and_check(&ws, child, terraform);
 }
 
 fn bad_inputs_fail_at_plan_without_requests(version: &str) {
@@ -314,7 +303,7 @@ fn bad_inputs_fail_at_plan_without_requests(version: &str) {
         let block = if extra.contains("endpoints") {
             block.replacen(
                 &format!(
-                    "  endpoints        = {{ ecs = \"{0}\", iam = \"{0}\" }}\n",
+                    "  endpoints = {{ ecs = \"{0}\", iam = \"{0}\" }}\n",
                     sim.url
                 ),
                 "",

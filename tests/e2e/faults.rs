@@ -95,30 +95,6 @@ impl Sim {
     }
 }
 
-/// A provider block for `endpoint` with exactly the `settings` given (one per line), the
-/// region and both endpoints; credentials come from the `HW_*` environment.
-pub fn provider_hcl(endpoint: &str, settings: &str) -> String {
-    format!(
-        r#"terraform {{
-  required_providers {{
-    ecs = {{
-      source  = "{source}"
-      version = "{version}"
-    }}
-  }}
-}}
-
-provider "ecs" {{
-  region    = "cn-north-4"
-  endpoints = {{ ecs = "{endpoint}", iam = "{endpoint}" }}
-{settings}
-}}
-"#,
-        source = super::PROVIDER_SOURCE,
-        version = super::PROVIDER_VERSION,
-    )
-}
-
 /// A Terraform command running in the background, its output going to files (a pipe
 /// nobody reads would block it once full).
 pub struct Spawned {

@@ -251,27 +251,33 @@ impl From<Output> for Run {
     }
 }
 
-/// The provider block pointing at ecs-sim; credentials come from the HW_* environment.
-pub fn provider_block(sim: &Sim, extra: &str) -> String {
+/// A provider block for `endpoint` with exactly the `settings` given (one per line), the
+/// region and both endpoints; credentials come from the `HW_*` environment.
+pub fn provider_hcl(endpoint: &str, settings: &str) -> String {
     format!(
         r#"terraform {{
   required_providers {{
     ecs = {{
-      source  = "{PROVIDER_SOURCE}"
-      version = "{PROVIDER_VERSION}"
+      source  = "{source}"
+      version = "{version}"
     }}
   }}
 }}
 
 provider "ecs" {{
-  region           = "cn-north-4"
-  endpoints        = {{ ecs = "{url}", iam = "{url}" }}
-  start_rate_limit = 0
-{extra}
+  region    = "cn-north-4"
+  endpoints = {{ ecs = "{endpoint}", iam = "{endpoint}" }}
+{settings}
 }}
 "#,
-        url = sim.url
+        source = PROVIDER_SOURCE,
+        version = PROVIDER_VERSION,
     )
+}
+
+/// The provider block pointing at ecs-sim, without pacing (`extra`: more settings).
+pub fn provider_block(sim: &Sim, extra: &str) -> String {
+    provider_hcl(&sim.url, &format!("  start_rate_limit = 0\n{extra}"))
 }
 
 impl Workspace {
