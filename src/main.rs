@@ -33,6 +33,24 @@ fn guard_signals(interrupt: CancellationToken) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Ends the process when Terraform does. The signal guard keeps the provider alive through
+/// SIGINT and SIGTERM, so a Terraform that dies without shutting its plugins down (SIGKILL,
+/// a crash) would otherwise leave it running forever. Nobody is left to receive a state
+/// then; the job ids are in the log.
+fn exit_with_parent() {
+    let parent = std::os::unix::process::parent_id();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if std::os::unix::process::parent_id() != parent {
+                warn!(parent, "Terraform is gone; the provider exits");
+                std::process::exit(1);
+            }
+        }
+    });
+}
+
 fn main() -> anyhow::Result<()> {
     // tf-provider appends a backtrace to every diagnostic when backtraces are enabled
     // (RUST_BACKTRACE=1 in a user's shell). Set before any thread exists.
@@ -52,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         guard_signals(interrupt.clone())?;
+        exit_with_parent();
         tf_provider::serve(PROVIDER_NAME, EcsProvider::new(interrupt)).await
     })
 }

@@ -25,6 +25,7 @@ on_both_versions!(
     timeout_names_the_running_job,
     sigint_to_provider_keeps_job_ids,
     sigint_to_terraform_alone_keeps_job_ids,
+    provider_exits_when_terraform_is_killed,
     bad_inputs_fail_at_plan_without_requests,
     missing_credentials_fail_naming_the_env_var,
     destroy_warns_and_sends_nothing,
@@ -244,6 +245,50 @@ fn sigint_to_terraform_alone_keeps_job_ids(version: &str) {
         .find(|pid| descendants_named(*pid, "terraform-provi").len() == 1)
         .unwrap_or(child.id());
     interrupt_and_check(&ws, child, terraform);
+}
+
+/// The provider outlives signals on purpose; it must not outlive Terraform.
+fn provider_exits_when_terraform_is_killed(version: &str) {
+    let (_sim, _ws, mut child) = apply_waiting_forever(version);
+    let providers = descendants_named(child.id(), "terraform-provi");
+    assert_eq!(providers.len(), 1, "one provider process: {providers:?}");
+    let provider = providers[0];
+    let parent = std::fs::read_to_string(format!("/proc/{provider}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let close = stat.rfind(')')?;
+            stat[close + 1..]
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u32>()
+                .ok()
+        })
+        .expect("the provider's parent");
+    let kill = std::process::Command::new("kill")
+        .args(["-KILL", &parent.to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        wait_until(Duration::from_secs(10), || !is_alive(provider)),
+        "the provider exited after Terraform was killed"
+    );
+}
+
+/// A process that has not exited (a zombie waiting to be reaped counts as exited).
+fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let close = stat.rfind(')')?;
+            stat[close + 1..]
+                .split_whitespace()
+                .next()
+                .map(|s| s != "Z")
+        })
+        .unwrap_or(false)
 }
 
 fn bad_inputs_fail_at_plan_without_requests(version: &str) {
