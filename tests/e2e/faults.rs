@@ -9,7 +9,6 @@ use std::process::Child;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use terraform_provider_ecs::sim::{SimConfig, SimServer};
 
 use super::{Sim, Workspace};
 
@@ -18,45 +17,6 @@ pub const JOB: &str = "GET /v1/{project_id}/jobs/{job_id}";
 pub const LIST: &str = "GET /v1/{project_id}/cloudservers/detail";
 
 impl Sim {
-    /// ecs-sim with `config` (its `servers` stopped servers start in 20–80 ms, no rate
-    /// limit, as [`Sim::start`]). With `config.tls` the URL is `https://` and the admin
-    /// calls accept the self-signed certificate.
-    pub fn start_with(config: SimConfig) -> Sim {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let (project_id, access_key, secret_key) = (
-            config.project_id.clone(),
-            config.access_key.clone(),
-            config.secret_key.expose().to_string(),
-        );
-        let server: SimServer = rt
-            .block_on(SimServer::start(config))
-            .expect("ecs-sim starts");
-        let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .expect("admin client");
-        let sim = Sim {
-            url: server.url(),
-            ids: server.server_ids(),
-            server: Some(server),
-            rt,
-            project_id,
-            access_key,
-            secret_key,
-            http,
-        };
-        sim.knobs(json!({
-            "start_duration_ms": [20, 80],
-            "stop_duration_ms": [20, 80],
-            "start_rate_limit_per_minute": 0
-        }));
-        sim
-    }
-
     /// Answers on `route` with `status` ("200", "429", "dropped", …) since the last reset.
     pub fn count(&self, route: &str, status: &str) -> u64 {
         self.stats()["requests"][route][status]

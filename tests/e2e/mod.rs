@@ -84,6 +84,24 @@ fn mirror() -> &'static Path {
     })
 }
 
+/// A CLI configuration that installs this provider from the filesystem mirror `mirror`
+/// (unpacked or packed layout) and everything else as usual.
+pub fn cli_config_hcl(mirror: &Path) -> String {
+    format!(
+        r#"provider_installation {{
+  filesystem_mirror {{
+    path    = "{}"
+    include = ["registry.terraform.io/{PROVIDER_SOURCE}"]
+  }}
+  direct {{
+    exclude = ["registry.terraform.io/{PROVIDER_SOURCE}"]
+  }}
+}}
+"#,
+        mirror.display()
+    )
+}
+
 /// ecs-sim on its own runtime, so tests can stay synchronous while it serves.
 pub struct Sim {
     rt: tokio::runtime::Runtime,
@@ -99,23 +117,33 @@ pub struct Sim {
 impl Sim {
     /// `servers` stopped servers, starting in 20–80 ms.
     pub fn start(servers: usize) -> Sim {
+        Sim::start_with(SimConfig {
+            servers,
+            ..SimConfig::default()
+        })
+    }
+
+    /// ecs-sim with `config` (its `servers` stopped servers start in 20–80 ms, no rate
+    /// limit, as [`Sim::start`]). With `config.tls` the URL is `https://` and the admin
+    /// calls accept the self-signed certificate.
+    pub fn start_with(config: SimConfig) -> Sim {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let config = SimConfig {
-            servers,
-            ..SimConfig::default()
-        };
         let (project_id, access_key, secret_key) = (
             config.project_id.clone(),
             config.access_key.clone(),
             config.secret_key.expose().to_string(),
         );
-        let server = rt
+        let server: SimServer = rt
             .block_on(SimServer::start(config))
             .expect("ecs-sim starts");
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("admin client");
         let sim = Sim {
             url: server.url(),
             ids: server.server_ids(),
@@ -124,7 +152,7 @@ impl Sim {
             project_id,
             access_key,
             secret_key,
-            http: reqwest::Client::new(),
+            http,
         };
         // Fast starts, and no service-side rate limit: tests that need one set it.
         sim.knobs(json!({
@@ -288,23 +316,7 @@ impl Workspace {
             .tempdir()
             .expect("temp dir");
         let cli_config = dir.path().join("terraform.rc");
-        std::fs::write(
-            &cli_config,
-            format!(
-                r#"provider_installation {{
-  filesystem_mirror {{
-    path    = "{}"
-    include = ["registry.terraform.io/{PROVIDER_SOURCE}"]
-  }}
-  direct {{
-    exclude = ["registry.terraform.io/{PROVIDER_SOURCE}"]
-  }}
-}}
-"#,
-                mirror().display()
-            ),
-        )
-        .expect("cli config");
+        std::fs::write(&cli_config, cli_config_hcl(mirror())).expect("cli config");
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).expect("home");
         let env = vec![

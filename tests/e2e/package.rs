@@ -73,23 +73,7 @@ impl Workspace {
             }
         }
         let cli_config = dir.path().join("terraform.rc");
-        std::fs::write(
-            &cli_config,
-            format!(
-                r#"provider_installation {{
-  filesystem_mirror {{
-    path    = "{}"
-    include = ["registry.terraform.io/{PROVIDER_SOURCE}"]
-  }}
-  direct {{
-    exclude = ["registry.terraform.io/{PROVIDER_SOURCE}"]
-  }}
-}}
-"#,
-                mirror_dir.display()
-            ),
-        )
-        .expect("cli config");
+        std::fs::write(&cli_config, super::cli_config_hcl(&mirror_dir)).expect("cli config");
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).expect("home");
         let mut env = vec![
