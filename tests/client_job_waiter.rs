@@ -236,7 +236,7 @@ async fn deadline_ends_the_wait() {
         report.end
     );
     assert!(elapsed >= Duration::from_millis(150), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < PROMPTLY, "{elapsed:?}");
     assert!(report.reads >= 3, "{} reads", report.reads);
     assert_eq!(report.status(), Some(&JobStatus::Running));
     // A deadline already passed reads nothing.
@@ -251,7 +251,7 @@ async fn deadline_ends_the_wait() {
 async fn deadline_interrupts_a_slow_read() {
     let stub = Stub::per_path(vec![(
         job_path("j7"),
-        vec![job("j7", "SUCCESS", vec![], None).after(Duration::from_secs(5))],
+        vec![job("j7", "SUCCESS", vec![], None).after(Duration::from_secs(10))],
     )])
     .await;
     let started = Instant::now();
@@ -267,7 +267,7 @@ async fn deadline_interrupts_a_slow_read() {
         "{:?}",
         report.end
     );
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < PROMPTLY);
     assert_eq!(report.reads, 1);
     assert!(report.last.is_none());
 }
@@ -294,7 +294,7 @@ async fn cancel_interrupts_a_sleep() {
         .wait_one("j8", far(), &cancel)
         .await;
     assert!(matches!(report.end, WaitEnd::Cancelled), "{:?}", report.end);
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < PROMPTLY);
     assert_eq!(report.reads, 0);
     assert_eq!(stub.count(), 0);
 }
@@ -317,7 +317,7 @@ async fn cancel_interrupts_an_in_flight_read() {
         .wait_one("j9", far(), &cancel)
         .await;
     assert!(matches!(report.end, WaitEnd::Cancelled), "{:?}", report.end);
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < PROMPTLY);
     assert_eq!(report.reads, 1);
     assert_eq!(stub.count(), 1);
 }
@@ -437,7 +437,7 @@ async fn wait_all_cancel_stops_every_wait() {
     let reports = waiter(&stub.url(), fast())
         .wait_all(&ids(&["a", "b"]), far(), &cancel)
         .await;
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < PROMPTLY);
     assert!(reports.iter().all(|r| matches!(r.end, WaitEnd::Cancelled)));
     assert!(reports.iter().all(|r| r.reads >= 1));
 }

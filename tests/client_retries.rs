@@ -290,7 +290,7 @@ async fn post_whose_answer_never_came_is_not_re_sent() {
 
 #[tokio::test]
 async fn post_timeout_is_outcome_unknown_get_timeout_is_retried() {
-    let stub = Stub::sequence(vec![Reply::job_id("late").after(Duration::from_secs(3))]).await;
+    let stub = Stub::sequence(vec![Reply::job_id("late").after(Duration::from_secs(10))]).await;
     let mut cfg = config(&stub.url());
     cfg.request_timeout = Duration::from_millis(150);
     cfg.retry = fast_retry(2);
@@ -302,7 +302,7 @@ async fn post_timeout_is_outcome_unknown_get_timeout_is_retried() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < PROMPTLY);
     assert_eq!(stub.count(), 1, "exactly one POST");
     match client.show_job("j").await {
         Err(ApiError::NoAnswer { .. }) => {}
@@ -325,7 +325,7 @@ async fn retry_after_seconds_is_honoured() {
     assert_eq!(seen.len(), 2);
     let gap = seen[1].at - seen[0].at;
     assert!(gap >= Duration::from_millis(990), "waited only {gap:?}");
-    assert!(gap < Duration::from_secs(3), "waited {gap:?}");
+    assert!(gap < PROMPTLY, "waited {gap:?}");
 }
 
 #[tokio::test]
@@ -343,7 +343,7 @@ async fn retry_after_past_the_deadline_stops_at_once() {
         let client = EcsClient::new_with_clock(config(&stub.url()), Clock::from_fn(move || now))
             .expect("client");
         let started = Instant::now();
-        let deadline = started + Duration::from_secs(5);
+        let deadline = started + Duration::from_secs(20);
         match client.with_deadline(deadline).show_job("j").await {
             Err(ApiError::DeadlineExceeded {
                 what,
@@ -355,10 +355,7 @@ async fn retry_after_past_the_deadline_stops_at_once() {
             }
             other => panic!("{value}: unexpected {other:?}"),
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "{value}: did not sleep"
-        );
+        assert!(started.elapsed() < PROMPTLY, "{value}: did not sleep");
         assert_eq!(stub.count(), 1, "{value}");
     }
 }
@@ -374,7 +371,7 @@ async fn unreasonable_retry_after_returns_the_error() {
         Err(ApiError::Http { status: 429, .. }) => {}
         other => panic!("unexpected {other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < PROMPTLY);
     assert_eq!(stub.count(), 1);
 }
 
@@ -406,7 +403,7 @@ async fn deadline_bounds_retries_and_their_sleeps() {
     }
     let elapsed = started.elapsed();
     assert!(
-        elapsed <= Duration::from_millis(300) + Duration::from_millis(150),
+        elapsed <= Duration::from_millis(300) + PROMPTLY,
         "{elapsed:?}"
     );
     let n = stub.count();
@@ -426,8 +423,10 @@ async fn deadline_bounds_retries_and_their_sleeps() {
 
 #[tokio::test]
 async fn deadline_bounds_a_slow_attempt() {
-    let stub = Stub::sequence(vec![job_ok().after(Duration::from_secs(3))]).await;
-    let client = client(&stub.url()); // 5 s per-attempt timeout
+    let stub = Stub::sequence(vec![job_ok().after(Duration::from_secs(10))]).await;
+    let mut cfg = config(&stub.url());
+    cfg.request_timeout = Duration::from_secs(30);
+    let client = EcsClient::new(cfg).expect("client");
     let started = Instant::now();
     match client
         .with_deadline(started + Duration::from_millis(200))
@@ -440,7 +439,7 @@ async fn deadline_bounds_a_slow_attempt() {
         }) => assert!(matches!(*last, ApiError::NoAnswer { .. }), "{last:?}"),
         other => panic!("unexpected {other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < PROMPTLY);
     // A POST cut short by the deadline may have been carried out: outcome unknown.
     match client
         .with_deadline(Instant::now() + Duration::from_millis(200))
@@ -450,5 +449,5 @@ async fn deadline_bounds_a_slow_attempt() {
         Err(ApiError::OutcomeUnknown { .. }) => {}
         other => panic!("unexpected {other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < 2 * PROMPTLY);
 }

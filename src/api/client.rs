@@ -64,7 +64,7 @@ use super::models::{
     BatchStopOption, Job, JobIdResponse, ListServersResponse, PowerType, ProjectList, ServerDetail,
     ServerRef, ShowServerResponse, MAX_IDS_PER_LIST, MAX_SERVERS_PER_ACTION,
 };
-use super::retry::{parse_retry_after, RetryPolicy};
+use super::retry::{parse_retry_after, NextStep, RetryPolicy};
 use super::signer::{encode_component, RequestToSign, Signer};
 
 /// `Content-Type` of the batch actions, lower-case `utf-8` as the SDK sends it.
@@ -649,6 +649,10 @@ impl EcsClient {
     async fn execute(&self, call: &Call) -> Result<Answer, ApiError> {
         let what = format!("{} {}", call.method, self.wire_path(call));
         let mut retries = 0u32;
+        // The error that led to the retry sleep just ended: a sleep may overshoot its end
+        // on a busy machine and cross the deadline, and the deadline error must still say
+        // what went wrong before it.
+        let mut previous: Option<ApiError> = None;
         loop {
             let timeout = match self.deadline {
                 Some(deadline) => {
@@ -656,7 +660,7 @@ impl EcsClient {
                     if left.is_zero() {
                         return Err(ApiError::DeadlineExceeded {
                             what,
-                            last_error: None,
+                            last_error: previous.map(Box::new),
                         });
                     }
                     left.min(self.inner.request_timeout)
@@ -670,13 +674,21 @@ impl EcsClient {
             if !may_retry(&call.method, &error) {
                 return Err(error);
             }
-            let sleep = self.inner.retry.next_sleep(
-                retries,
-                error,
-                Instant::now(),
-                self.deadline,
-                &what,
-            )?;
+            let sleep =
+                match self
+                    .inner
+                    .retry
+                    .next_step(retries, &error, Instant::now(), self.deadline)
+                {
+                    NextStep::Retry(sleep) => sleep,
+                    NextStep::GiveUp => return Err(error),
+                    NextStep::PastDeadline => {
+                        return Err(ApiError::DeadlineExceeded {
+                            what,
+                            last_error: Some(Box::new(error)),
+                        })
+                    }
+                };
             tracing::debug!(
                 call = %what,
                 retry = retries + 1,
@@ -684,6 +696,7 @@ impl EcsClient {
                 "retrying after a transient error"
             );
             tokio::time::sleep(sleep).await;
+            previous = Some(error);
             retries += 1;
         }
     }

@@ -93,38 +93,44 @@ impl RetryPolicy {
     }
 
     /// Decides what follows the failed attempt that `last` describes, when `retries_done`
-    /// retries have already been made: `Ok(sleep)` to retry after sleeping, or the error to
-    /// return. The caller has already decided that `last` is retryable.
+    /// retries have already been made. The caller has already decided that `last` is
+    /// retryable, and builds the error it returns from `last`.
     ///
     /// * `retries_done >= max_retries`, or a `Retry-After` beyond
-    ///   [`MAX_HONOURED_RETRY_AFTER`] → `Err(last)`;
-    /// * the sleep would end at or after `deadline` → `Err(DeadlineExceeded)` carrying `last`.
-    pub fn next_sleep(
+    ///   [`MAX_HONOURED_RETRY_AFTER`] → [`NextStep::GiveUp`];
+    /// * the sleep would end at or after `deadline` → [`NextStep::PastDeadline`];
+    /// * otherwise [`NextStep::Retry`] after the sleep.
+    pub fn next_step(
         &self,
         retries_done: u32,
-        last: ApiError,
+        last: &ApiError,
         now: Instant,
         deadline: Option<Instant>,
-        what: &str,
-    ) -> Result<Duration, ApiError> {
+    ) -> NextStep {
         if retries_done >= self.max_retries {
-            return Err(last);
+            return NextStep::GiveUp;
         }
         let retry_after = last.retry_after();
         if retry_after.is_some_and(|ra| ra > MAX_HONOURED_RETRY_AFTER) {
-            return Err(last);
+            return NextStep::GiveUp;
         }
         let sleep = self.delay(retries_done, retry_after);
-        if let Some(deadline) = deadline {
-            if now + sleep >= deadline {
-                return Err(ApiError::DeadlineExceeded {
-                    what: what.to_string(),
-                    last_error: Some(Box::new(last)),
-                });
-            }
+        match deadline {
+            Some(deadline) if now + sleep >= deadline => NextStep::PastDeadline,
+            _ => NextStep::Retry(sleep),
         }
-        Ok(sleep)
     }
+}
+
+/// What follows a retryable failure (see [`RetryPolicy::next_step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// Sleep this long, then try again.
+    Retry(Duration),
+    /// Return the error as it is: retries exhausted, or the server asks for too long a pause.
+    GiveUp,
+    /// The sleep would cross the caller's deadline: return `ApiError::DeadlineExceeded`.
+    PastDeadline,
 }
 
 /// Parses a `Retry-After` value: delta-seconds (`"120"`) or an HTTP-date
@@ -229,57 +235,37 @@ mod tests {
     }
 
     #[test]
-    fn next_sleep_counts_retries() {
+    fn next_step_counts_retries() {
         let p = policy();
         let now = Instant::now();
-        assert!(p.next_sleep(0, http_error(None), now, None, "x").is_ok());
-        assert!(p.next_sleep(2, http_error(None), now, None, "x").is_ok());
-        match p.next_sleep(3, http_error(None), now, None, "x") {
-            Err(ApiError::Http { status: 503, .. }) => {}
-            other => panic!("expected the last error, got {other:?}"),
-        }
+        let e = http_error(None);
+        assert!(matches!(p.next_step(0, &e, now, None), NextStep::Retry(_)));
+        assert!(matches!(p.next_step(2, &e, now, None), NextStep::Retry(_)));
+        assert_eq!(p.next_step(3, &e, now, None), NextStep::GiveUp);
     }
 
     #[test]
-    fn next_sleep_never_crosses_the_deadline() {
+    fn next_step_never_crosses_the_deadline() {
         let p = policy();
         let now = Instant::now();
-        let deadline = now + Duration::from_millis(40);
-        // The first backoff is at least 50 ms: past the deadline.
-        match p.next_sleep(0, http_error(None), now, Some(deadline), "GET /x") {
-            Err(ApiError::DeadlineExceeded {
-                what,
-                last_error: Some(last),
-            }) => {
-                assert_eq!(what, "GET /x");
-                assert_eq!(last.status(), Some(503));
-            }
-            other => panic!("expected DeadlineExceeded, got {other:?}"),
-        }
+        let e = http_error(None);
+        // The first backoff is at least 50 ms: past a deadline 40 ms away.
+        let near = now + Duration::from_millis(40);
+        assert_eq!(p.next_step(0, &e, now, Some(near)), NextStep::PastDeadline);
         let far = now + Duration::from_secs(60);
-        assert!(p
-            .next_sleep(0, http_error(None), now, Some(far), "x")
-            .is_ok());
-        // A Retry-After that would cross the deadline also stops.
         assert!(matches!(
-            p.next_sleep(
-                0,
-                http_error(Some(Duration::from_secs(61))),
-                now,
-                Some(far),
-                "x"
-            ),
-            Err(ApiError::DeadlineExceeded { .. })
+            p.next_step(0, &e, now, Some(far)),
+            NextStep::Retry(_)
         ));
+        // A Retry-After that would cross the deadline also stops.
+        let e = http_error(Some(Duration::from_secs(61)));
+        assert_eq!(p.next_step(0, &e, now, Some(far)), NextStep::PastDeadline);
     }
 
     #[test]
-    fn unreasonable_retry_after_returns_the_error() {
+    fn unreasonable_retry_after_gives_up() {
         let p = policy();
         let e = http_error(Some(MAX_HONOURED_RETRY_AFTER + Duration::from_secs(1)));
-        assert!(matches!(
-            p.next_sleep(0, e, Instant::now(), None, "x"),
-            Err(ApiError::Http { .. })
-        ));
+        assert_eq!(p.next_step(0, &e, Instant::now(), None), NextStep::GiveUp);
     }
 }

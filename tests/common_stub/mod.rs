@@ -38,6 +38,11 @@ pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 pub const REGION: &str = "cn-north-4";
 pub const USER_AGENT: &str = "terraform-provider-ecs/test (client tests)";
 
+/// Upper bound for "the call ended at once" in tests whose wrong behaviour would take at
+/// least 10 s (a 10 s stub delay, a 30 s `Retry-After`, 1000 retries): far above what a
+/// loaded CI machine adds to a few milliseconds of work, far below the wrong outcome.
+pub const PROMPTLY: Duration = Duration::from_secs(5);
+
 /// Headers the HTTP stack adds after signing; the SDK does not sign them either.
 const UNSIGNED_TRANSPORT_HEADERS: &[&str] = &["accept", "content-length", "accept-encoding"];
 
