@@ -332,12 +332,16 @@ impl BatchStart {
 
         // 4. Walk the sub-jobs.
         let mut verify: Vec<(String, FailedServer)> = Vec::new();
+        // A job that could not be read to its end (purged, malformed, errors past the retry
+        // budget): its servers' states still tell which of them started.
+        let mut job_unreadable = false;
         for (job_id, servers, job_report) in jobs {
             let Some(job_report) = job_report else {
                 report
                     .errors
                     .push(format!("job {job_id}: the wait on it stopped unexpectedly"));
                 report.unconfirmed.extend(servers);
+                job_unreadable = true;
                 continue;
             };
             // Sub-jobs name servers in the service's spelling; ours may differ in case.
@@ -420,6 +424,7 @@ impl BatchStart {
                         .errors
                         .push(format!("job {job_id}: reading it failed: {e}"));
                     report.unconfirmed.extend(rest);
+                    job_unreadable = true;
                 }
             }
         }
@@ -460,9 +465,13 @@ impl BatchStart {
             }
         }
 
-        // The last poll may predate the deadline by up to one poll interval: one state read,
-        // with a short grace, confirms servers whose job finished in that gap.
-        if report.timed_out && !report.unconfirmed.is_empty() && !self.cancel.is_cancelled() {
+        // The last poll may predate the deadline by up to one poll interval, and a job that
+        // could not be read says nothing of its servers: one state read, with a short grace,
+        // confirms the servers that are running. The error stays; only the outcomes settle.
+        if (report.timed_out || job_unreadable)
+            && !report.unconfirmed.is_empty()
+            && !self.cancel.is_cancelled()
+        {
             let grace = self.client.with_deadline(Instant::now() + SETTLE_GRACE);
             let ids = std::mem::take(&mut report.unconfirmed);
             match self

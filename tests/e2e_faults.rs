@@ -511,13 +511,16 @@ fn purged_malformed_unknown_status_and_no_job_id_are_clear(version: &str) {
         );
     };
 
-    // Purged: finished jobs are purged at once (TTL 0): the read gets 404 Ecs.0000.
+    // Purged: finished jobs are purged at once (TTL 0): the read gets 404 Ecs.0000. The
+    // error stays, and the servers' states (read once after it) record them as started.
     sim.knobs(json!({"job_ttl_secs": 0}));
     let apply = ws.apply();
     no_panic(&apply);
     assert_eq!(apply.code, 1, "{apply:?}");
-    let jobs = strings(&state(&ws)["job_ids"]);
+    let v = state(&ws);
+    let jobs = strings(&v["job_ids"]);
     assert_eq!(jobs.len(), 1);
+    assert_eq!(strings(&v["started_server_ids"]), sorted(&part(0)));
     let text = flat(&apply);
     assert!(
         text.contains(&format!("job {}: reading it failed", jobs[0])),
