@@ -510,57 +510,50 @@ fn purged_malformed_unknown_status_and_no_job_id_are_clear(version: &str) {
             "{run:?}"
         );
     };
+    // An apply that fails cleanly with one job id in state: (state, job ids, output).
+    let fails_keeping_one_job = || {
+        let apply = ws.apply();
+        no_panic(&apply);
+        assert_eq!(apply.code, 1, "{apply:?}");
+        let v = state(&ws);
+        let jobs = strings(&v["job_ids"]);
+        assert_eq!(jobs.len(), 1, "{apply:?}");
+        (v, jobs, flat(&apply))
+    };
 
     // Purged: finished jobs are purged at once (TTL 0): the read gets 404 Ecs.0000. The
     // error stays, and the servers' states (read once after it) record them as started.
     sim.knobs(json!({"job_ttl_secs": 0}));
-    let apply = ws.apply();
-    no_panic(&apply);
-    assert_eq!(apply.code, 1, "{apply:?}");
-    let v = state(&ws);
-    let jobs = strings(&v["job_ids"]);
-    assert_eq!(jobs.len(), 1);
+    let (v, jobs, text) = fails_keeping_one_job();
     assert_eq!(strings(&v["started_server_ids"]), sorted(&part(0)));
-    let text = flat(&apply);
     assert!(
         text.contains(&format!("job {}: reading it failed", jobs[0])),
-        "{apply:?}"
+        "{text}"
     );
     assert!(
         text.contains("HTTP 404, Ecs.0000") && text.contains("has been purged"),
-        "{apply:?}"
+        "{text}"
     );
 
     // Malformed job JSON.
     sim.knobs(json!({"job_ttl_secs": 86400, "malformed_job_json": true}));
     write_ids(&ws, &part(1));
-    let apply = ws.apply();
-    no_panic(&apply);
-    assert_eq!(apply.code, 1, "{apply:?}");
-    let jobs = strings(&state(&ws)["job_ids"]);
-    assert_eq!(jobs.len(), 1);
-    let text = flat(&apply);
+    let (_, jobs, text) = fails_keeping_one_job();
     assert!(
         text.contains(&format!("job {}: reading it failed", jobs[0]))
             && text.contains("unexpected response"),
-        "{apply:?}"
+        "{text}"
     );
 
     // An unknown parent status: polled on until timeouts.create; the error names the job
     // and the status; the servers (sub-jobs SUCCESS) are recorded as started.
     sim.knobs(json!({"malformed_job_json": false, "job_status_override": "WEIRD"}));
     write_ids(&ws, &part(2));
-    let apply = ws.apply();
-    no_panic(&apply);
-    assert_eq!(apply.code, 1, "{apply:?}");
-    let v = state(&ws);
-    let jobs = strings(&v["job_ids"]);
-    assert_eq!(jobs.len(), 1);
+    let (v, jobs, text) = fails_keeping_one_job();
     assert_eq!(strings(&v["started_server_ids"]), sorted(&part(2)));
-    let text = flat(&apply);
     assert!(
         text.contains(&format!("{} (status \"WEIRD\"", jobs[0])),
-        "{apply:?}"
+        "{text}"
     );
 
     // 200 without a job_id: the batch may have been carried out, so it is not re-sent; the

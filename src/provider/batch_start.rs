@@ -712,11 +712,7 @@ mod tests {
     fn report_errors(report: &StartReport) -> String {
         let mut d = Diagnostics::default();
         report_to_state(&BatchStartState::default(), report, "3s", &mut d);
-        d.errors
-            .iter()
-            .map(|e| format!("{} | {}", e.summary, e.detail))
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::provider::error_text(&d)
     }
 
     #[test]

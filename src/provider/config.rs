@@ -247,15 +247,8 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::error_text;
     use std::collections::BTreeMap;
-
-    fn diag_text(d: &Diagnostics) -> String {
-        d.errors
-            .iter()
-            .map(|e| format!("{} | {}", e.summary, e.detail))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
 
     #[test]
     fn endpoints_are_checked() {
@@ -285,7 +278,7 @@ mod tests {
         };
         let mut diags = Diagnostics::default();
         validate(&config, &mut diags);
-        let text = diag_text(&diags);
+        let text = error_text(&diags);
         assert_eq!(diags.errors.len(), 4, "{text}");
         assert!(text.contains("`access_key` is set to an empty"), "{text}");
         assert!(text.contains("\"ec2\""), "{text}");
@@ -297,7 +290,7 @@ mod tests {
     fn resolve_uses_env_and_reports_each_missing_setting() {
         let mut diags = Diagnostics::default();
         assert!(resolve(&ProviderConfig::default(), &|_| None, &mut diags).is_none());
-        let text = diag_text(&diags);
+        let text = error_text(&diags);
         assert_eq!(diags.errors.len(), 3, "{text}");
         for (arg, var) in [
             ("region", ENV_REGION),

@@ -184,3 +184,14 @@ impl Provider for EcsProvider {
         })
     }
 }
+
+/// The errors of `d`, one `summary | detail` line each: what the unit tests of this layer
+/// assert on.
+#[cfg(test)]
+pub(crate) fn error_text(d: &Diagnostics) -> String {
+    d.errors
+        .iter()
+        .map(|e| format!("{} | {}", e.summary, e.detail))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
