@@ -2,6 +2,7 @@
 //! Nothing here knows about Terraform.
 
 pub mod client;
+pub mod codes;
 pub mod credentials;
 pub mod error;
 pub mod job_waiter;

@@ -15,6 +15,12 @@ pub const MAX_SERVERS_PER_ACTION: usize = 1000;
 /// The most ids one `cloudservers/detail?server_id=` call should carry (URI length).
 pub const MAX_IDS_PER_LIST: usize = 100;
 
+/// A server id is a UUID in its hyphenated 8-4-4-4-12 form, either case: what the provider
+/// accepts in `server_ids` and what ecs-sim answers `Ecs.0005` to when it is not.
+pub fn is_server_id(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}
+
 /// `{"id": "<uuid>"}` in an action body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerRef {

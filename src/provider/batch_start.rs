@@ -17,6 +17,7 @@ use tracing::info;
 
 use super::{attr, Shared};
 use crate::api::job_waiter::PollPolicy;
+use crate::api::models::is_server_id;
 use crate::start::{BatchStart, StartOptions, StartReport};
 
 /// The most ids one resource takes. Terraform sends config, proposed and prior state in one
@@ -109,11 +110,6 @@ impl BatchStartState {
 
 fn id_list(ids: &[String]) -> IdList {
     Value::Value(ids.iter().cloned().map(Value::Value).collect())
-}
-
-/// A server id is a UUID in its hyphenated 8-4-4-4-12 form, either case.
-pub fn is_server_id(s: &str) -> bool {
-    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 
 /// Terraform's duration strings, such as `30m`, `1h30m`, `90s` or `500ms`.

@@ -18,7 +18,8 @@ use super::config::{
     server_id_for_index, AlreadyRunningMode, Knobs, PartialFailureParent, ServerSpec,
 };
 use crate::api::models::{
-    Job, JobEntities, JobStatus, PowerType, ServerDetail, ServerFault, SubJob, SubJobEntities,
+    is_server_id, Job, JobEntities, JobStatus, PowerType, ServerDetail, ServerFault, SubJob,
+    SubJobEntities,
 };
 
 /// Ends that never come (jobs that never finish).
@@ -619,7 +620,7 @@ impl State {
             }
             match self.index.get(id.as_str()) {
                 Some(&i) => idx.push(i as usize),
-                None if !looks_like_uuid(id) => {
+                None if !is_server_id(id) => {
                     return Err(Failure::ecs(
                         400,
                         "Ecs.0005",
@@ -1018,12 +1019,3 @@ fn parse_job_id(s: &str) -> Option<u128> {
     u128::from_str_radix(s, 16).ok()
 }
 
-/// 8-4-4-4-12 hex digits, either case.
-pub fn looks_like_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
