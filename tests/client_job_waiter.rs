@@ -7,6 +7,7 @@ use std::time::Duration;
 use common_stub::*;
 use serde_json::{json, Value};
 use terraform_provider_ecs::api::models::JobStatus;
+use terraform_provider_ecs::api::Limits;
 use terraform_provider_ecs::api::{ApiError, JobWaiter, PollPolicy, WaitEnd};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -74,7 +75,7 @@ async fn walks_init_running_success() {
     .await;
     let started = Instant::now();
     let report = waiter(&stub.url(), fast())
-        .wait_one("j1", far(), &CancellationToken::new())
+        .wait_one("j1", &Limits::new(far(), CancellationToken::new()))
         .await;
     assert!(matches!(report.end, WaitEnd::Finished), "{:?}", report.end);
     assert_eq!(report.reads, 3);
@@ -123,7 +124,7 @@ async fn partial_failure_with_parent_fail() {
     )])
     .await;
     let report = waiter(&stub.url(), fast())
-        .wait_one("j2", far(), &CancellationToken::new())
+        .wait_one("j2", &Limits::new(far(), CancellationToken::new()))
         .await;
     assert!(matches!(report.end, WaitEnd::Finished));
     assert_eq!(report.reads, 2);
@@ -164,7 +165,7 @@ async fn parent_success_with_a_failed_sub_job() {
     )])
     .await;
     let report = waiter(&stub.url(), fast())
-        .wait_one("j3", far(), &CancellationToken::new())
+        .wait_one("j3", &Limits::new(far(), CancellationToken::new()))
         .await;
     assert!(matches!(report.end, WaitEnd::Finished));
     assert_eq!(report.status(), Some(&JobStatus::Success));
@@ -191,7 +192,7 @@ async fn unknown_status_keeps_polling() {
     )])
     .await;
     let report = waiter(&stub.url(), fast())
-        .wait_one("j4", far(), &CancellationToken::new())
+        .wait_one("j4", &Limits::new(far(), CancellationToken::new()))
         .await;
     assert!(matches!(report.end, WaitEnd::Finished), "{:?}", report.end);
     assert_eq!(report.reads, 4);
@@ -210,7 +211,7 @@ async fn transient_read_errors_are_retried_by_the_client() {
     )])
     .await;
     let report = waiter(&stub.url(), fast())
-        .wait_one("j5", far(), &CancellationToken::new())
+        .wait_one("j5", &Limits::new(far(), CancellationToken::new()))
         .await;
     assert!(matches!(report.end, WaitEnd::Finished), "{:?}", report.end);
     assert_eq!(report.reads, 2, "the retries happen inside one read");
@@ -227,7 +228,7 @@ async fn deadline_ends_the_wait() {
     let started = Instant::now();
     let deadline = started + Duration::from_millis(150);
     let report = waiter(&stub.url(), fast())
-        .wait_one("j6", deadline, &CancellationToken::new())
+        .wait_one("j6", &Limits::new(deadline, CancellationToken::new()))
         .await;
     let elapsed = started.elapsed();
     assert!(
@@ -241,7 +242,7 @@ async fn deadline_ends_the_wait() {
     assert_eq!(report.status(), Some(&JobStatus::Running));
     // A deadline already passed reads nothing.
     let report = waiter(&stub.url(), fast())
-        .wait_one("j6", Instant::now(), &CancellationToken::new())
+        .wait_one("j6", &Limits::new(Instant::now(), CancellationToken::new()))
         .await;
     assert!(matches!(report.end, WaitEnd::DeadlineReached));
     assert_eq!(report.reads, 0);
@@ -258,8 +259,10 @@ async fn deadline_interrupts_a_slow_read() {
     let report = waiter(&stub.url(), fast())
         .wait_one(
             "j7",
-            started + Duration::from_millis(200),
-            &CancellationToken::new(),
+            &Limits::new(
+                started + Duration::from_millis(200),
+                CancellationToken::new(),
+            ),
         )
         .await;
     assert!(
@@ -291,9 +294,13 @@ async fn cancel_interrupts_a_sleep() {
     };
     let started = Instant::now();
     let report = waiter(&stub.url(), slow)
-        .wait_one("j8", far(), &cancel)
+        .wait_one("j8", &Limits::new(far(), cancel.clone()))
         .await;
-    assert!(matches!(report.end, WaitEnd::Cancelled), "{:?}", report.end);
+    assert!(
+        matches!(report.end, WaitEnd::Interrupted),
+        "{:?}",
+        report.end
+    );
     assert!(started.elapsed() < PROMPTLY);
     assert_eq!(report.reads, 0);
     assert_eq!(stub.count(), 0);
@@ -314,9 +321,13 @@ async fn cancel_interrupts_an_in_flight_read() {
     });
     let started = Instant::now();
     let report = waiter(&stub.url(), fast())
-        .wait_one("j9", far(), &cancel)
+        .wait_one("j9", &Limits::new(far(), cancel.clone()))
         .await;
-    assert!(matches!(report.end, WaitEnd::Cancelled), "{:?}", report.end);
+    assert!(
+        matches!(report.end, WaitEnd::Interrupted),
+        "{:?}",
+        report.end
+    );
     assert!(started.elapsed() < PROMPTLY);
     assert_eq!(report.reads, 1);
     assert_eq!(stub.count(), 1);
@@ -330,7 +341,7 @@ async fn purged_job_ends_with_an_error() {
     )])
     .await;
     let report = waiter(&stub.url(), fast())
-        .wait_one("gone", far(), &CancellationToken::new())
+        .wait_one("gone", &Limits::new(far(), CancellationToken::new()))
         .await;
     match &report.end {
         WaitEnd::Error(ApiError::Http {
@@ -349,7 +360,7 @@ async fn purged_job_ends_with_an_error() {
 async fn invalid_job_json_ends_with_an_error() {
     let stub = Stub::per_path(vec![(job_path("bad"), vec![Reply::text(200, "not json")])]).await;
     let report = waiter(&stub.url(), fast())
-        .wait_one("bad", far(), &CancellationToken::new())
+        .wait_one("bad", &Limits::new(far(), CancellationToken::new()))
         .await;
     assert!(
         matches!(report.end, WaitEnd::Error(ApiError::InvalidResponse { .. })),
@@ -388,8 +399,7 @@ async fn wait_all_runs_concurrently_and_keeps_the_order() {
     let reports = waiter(&stub.url(), policy)
         .wait_all(
             &ids(&["c", "gone", "a", "b"]),
-            far(),
-            &CancellationToken::new(),
+            &Limits::new(far(), CancellationToken::new()),
         )
         .await;
     let elapsed = started.elapsed();
@@ -435,9 +445,11 @@ async fn wait_all_cancel_stops_every_wait() {
     });
     let started = Instant::now();
     let reports = waiter(&stub.url(), fast())
-        .wait_all(&ids(&["a", "b"]), far(), &cancel)
+        .wait_all(&ids(&["a", "b"]), &Limits::new(far(), cancel.clone()))
         .await;
     assert!(started.elapsed() < PROMPTLY);
-    assert!(reports.iter().all(|r| matches!(r.end, WaitEnd::Cancelled)));
+    assert!(reports
+        .iter()
+        .all(|r| matches!(r.end, WaitEnd::Interrupted)));
     assert!(reports.iter().all(|r| r.reads >= 1));
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use sim_common::{fast_knobs, slow_knobs, TestSim, PROJECT};
 use terraform_provider_ecs::api::models::{JobStatus, PowerType};
+use terraform_provider_ecs::api::Limits;
 use terraform_provider_ecs::api::{
     ApiError, ClientConfig, Credentials, EcsClient, Endpoints, JobWaiter, PollPolicy, RetryPolicy,
 };
@@ -284,8 +285,10 @@ async fn job_waiter_reports_a_partial_failure() {
     let report = waiter
         .wait_one(
             &job,
-            tokio::time::Instant::now() + Duration::from_secs(10),
-            &CancellationToken::new(),
+            &Limits::new(
+                tokio::time::Instant::now() + Duration::from_secs(10),
+                CancellationToken::new(),
+            ),
         )
         .await;
     assert_eq!(report.status(), Some(&JobStatus::Fail));

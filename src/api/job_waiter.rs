@@ -1,12 +1,11 @@
-//! Waits on ECS jobs until each is SUCCESS or FAIL, a deadline passes, or it is cancelled.
+//! Waits on ECS jobs until each is SUCCESS or FAIL, its [`Limits`] deadline passes, or the run
+//! is interrupted.
 //!
-//! CONTRACT (filled in by the client work):
-//! * `JobWaiter::new(client, PollPolicy)`; `wait_one(job_id, deadline, cancel) -> JobReport`
-//!   polls one job; `wait_all(job_ids, deadline, cancel) -> Vec<JobReport>` polls them all
-//!   concurrently and returns the reports in the order given.
-//! * Statuses other than SUCCESS/FAIL (INIT, RUNNING, unknown ones) keep polling (unknown
-//!   ones logged). Transient read errors are retried by the client; a fatal read error (e.g.
-//!   404 for a purged job, invalid JSON) ends that job's wait with `WaitEnd::Error`.
+//! [`JobWaiter::wait_one`] polls one job, [`JobWaiter::wait_all`] polls several concurrently and
+//! returns their reports in the order given. Statuses other than SUCCESS/FAIL (INIT, RUNNING,
+//! unknown ones) keep polling (unknown ones logged). Transient read errors are retried by the
+//! client; a fatal read error (404 for a purged job, invalid JSON) ends that job's wait with
+//! [`WaitEnd::Error`].
 //!
 //! # Polling schedule
 //!
@@ -25,38 +24,28 @@
 //!
 //! Why these numbers:
 //!
-//! * **Latency.** The product target is that the provider learns a job has finished within
-//!   3 s of its end, and that `terraform apply` ends within 3 s of it, Terraform's own state
-//!   writing included. Start times spread over 15–35 s, so a batch's servers finish at a
-//!   steady pace, and the pace predicts the end: near it the gaps shrink towards 1 s and the
-//!   end is seen within about a second. A single-server job never waits more than 3 s. The
-//!   one case that can see an end up to 5 s late is a job of many servers that all end at
-//!   the same instant after a long idle phase; real start times are not like that.
-//! * **Load.** The other target is to read each job at most `duration / 3 s + 3` times. A
-//!   job of 1000 servers starting in 15–35 s is read about 12 times (budget 14); a 30 s
-//!   single-server job 12 times (budget 13). A constant 1 s poll would read it 30 times.
-//!   (Simulated over thousands of jobs with the cloud's spread of start times before
-//!   choosing; `docs/benchmarks.md` has the measured counts.)
+//! * **Latency.** Apply should learn that a job finished within 3 s of its end. Start times
+//!   spread over 15–35 s, so a batch's servers finish at a steady pace, and the pace predicts
+//!   the end: near it the gaps shrink towards 1 s. A single-server job never waits more than
+//!   3 s. The one case that can see an end up to 5 s late is a job of many servers that all
+//!   end at the same instant after a long idle phase; real start times are not like that.
+//! * **Load.** Each job is read at most `duration / 3 s + 3` times (a constant 1 s poll would
+//!   read a 30 s job 30 times). `docs/benchmarks.md` has the measured counts.
 //! * **Quick jobs.** Jobs on idle servers can end in a few seconds; the 1 s first read and
 //!   the slow ramp catch those early instead of after a full gap.
-//! * **Peers.** Huawei's own provider polls every ~6 s (1 s sleep + read + 5 s sleep) and its
-//!   newer waiters every 10 s after a 2–10 s delay: up to 10 s of avoidable latency per apply.
-//!   Our busiest rate, one read per second per job near its end, is far under the API
-//!   gateway's documented default of 200 calls per second per API (a batch carries up to
-//!   1000 servers, so a 10 000-server apply is only 10 jobs).
 //!
 //! The deadline bounds everything: reads (and the client's retries inside them) give up at
-//! the deadline, and a read that would be scheduled after the deadline is not made: the wait
-//! ends with [`WaitEnd::DeadlineReached`] when the deadline comes. Cancellation interrupts a
+//! the deadline, and a read that would be scheduled at or after the deadline is not made: the
+//! wait ends with [`WaitEnd::DeadlineReached`] when the deadline comes. An interrupt ends a
 //! sleep or an in-flight read at once (the read's future is dropped, closing its request).
 
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::client::EcsClient;
 use super::error::ApiError;
+use super::limits::{Limits, Stop};
 use super::models::{Job, JobStatus};
 
 /// The fewest sub-jobs for which the idle cap applies.
@@ -172,8 +161,8 @@ pub enum WaitEnd {
     Finished,
     /// The deadline passed first.
     DeadlineReached,
-    /// Cancelled from outside.
-    Cancelled,
+    /// Interrupted from outside.
+    Interrupted,
     /// Reading the job failed for good.
     Error(ApiError),
 }
@@ -276,120 +265,136 @@ impl JobWaiter {
         &self.policy
     }
 
-    pub async fn wait_one(
-        &self,
-        job_id: &str,
-        deadline: Instant,
-        cancel: &CancellationToken,
-    ) -> JobReport {
-        // The earlier of the caller's deadline and one the client already carried.
-        let deadline = self.client.deadline().map_or(deadline, |d| d.min(deadline));
-        let client = self.client.with_deadline(deadline);
+    /// Polls `job_id` until it finishes or `limits` stop the wait.
+    pub async fn wait_one(&self, job_id: &str, limits: &Limits) -> JobReport {
+        let client = self.client.with_deadline(limits.deadline);
         let mut report = JobReport {
             job_id: job_id.to_string(),
             end: WaitEnd::DeadlineReached,
             last: None,
             reads: 0,
         };
-        let mut gap = self.policy.first_gap();
-        let mut read_before = Instant::now();
-        let mut progress_before = (0, 0);
-        let mut next_read = read_before + gap;
-        let mut last_status: Option<JobStatus> = None;
+        let mut schedule = Schedule::new(&self.policy, Instant::now());
+        let mut last_status = None;
         loop {
-            if next_read >= deadline {
-                // No read fits before the deadline: wait for it (or a cancel), then stop.
-                tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => report.end = WaitEnd::Cancelled,
-                    _ = tokio::time::sleep_until(deadline) => report.end = WaitEnd::DeadlineReached,
-                }
+            if let Err(stop) = limits.sleep_until(schedule.next_read).await {
+                report.end = stop.into();
                 break;
-            }
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => {
-                    report.end = WaitEnd::Cancelled;
-                    break;
-                }
-                _ = tokio::time::sleep_until(next_read) => {}
             }
             let read_started = Instant::now();
             report.reads += 1;
-            let read = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => {
-                    report.end = WaitEnd::Cancelled;
-                    break;
-                }
-                read = client.show_job(job_id) => read,
-            };
-            match read {
+            match limits
+                .bound("reading the job", client.show_job(job_id))
+                .await
+            {
                 Ok(job) => {
                     let status = job.status.clone();
                     report.last = Some(job);
-                    match &status {
-                        Some(s) if s.is_terminal() => {
-                            tracing::debug!(job_id, status = %s, reads = report.reads, "job finished");
-                            report.end = WaitEnd::Finished;
-                            break;
-                        }
-                        Some(JobStatus::Init | JobStatus::Running) => {
-                            tracing::debug!(job_id, status = ?status.as_ref().map(JobStatus::as_str), "job not finished yet");
-                        }
-                        _ => {
-                            if status != last_status {
-                                tracing::info!(
-                                    job_id,
-                                    status =
-                                        status.as_ref().map(JobStatus::as_str).unwrap_or("<none>"),
-                                    "job has a status this provider does not know; polling on"
-                                );
-                            }
-                        }
+                    if note_status(job_id, status.as_ref(), last_status.as_ref(), report.reads) {
+                        report.end = WaitEnd::Finished;
+                        break;
                     }
                     last_status = status;
                 }
-                Err(ApiError::DeadlineExceeded { .. }) => {
-                    report.end = WaitEnd::DeadlineReached;
-                    break;
-                }
-                Err(ApiError::Cancelled(_)) => {
-                    report.end = WaitEnd::Cancelled;
-                    break;
-                }
                 Err(e) => {
-                    tracing::debug!(job_id, error = %e, "reading the job failed");
-                    report.end = WaitEnd::Error(e);
+                    report.end = WaitEnd::from(e);
                     break;
                 }
             }
-            let now_progress = report.last.as_ref().map(progress).unwrap_or((0, 0));
-            let cap = self.policy.cap_for(
-                now_progress,
-                progress_before.1,
-                read_started.saturating_duration_since(read_before),
-            );
-            progress_before = now_progress;
-            read_before = read_started;
-            gap = self.policy.next_gap_capped(gap, cap);
-            next_read = read_started + gap;
+            schedule.after_read(read_started, report.last.as_ref());
         }
         report
     }
 
-    pub async fn wait_all(
-        &self,
-        job_ids: &[String],
-        deadline: Instant,
-        cancel: &CancellationToken,
-    ) -> Vec<JobReport> {
-        futures::future::join_all(
-            job_ids
-                .iter()
-                .map(|job_id| self.wait_one(job_id, deadline, cancel)),
-        )
-        .await
+    pub async fn wait_all(&self, job_ids: &[String], limits: &Limits) -> Vec<JobReport> {
+        futures::future::join_all(job_ids.iter().map(|job_id| self.wait_one(job_id, limits))).await
+    }
+}
+
+/// When the next read of one job is due: the policy applied to what the reads showed.
+struct Schedule<'a> {
+    policy: &'a PollPolicy,
+    gap: Duration,
+    last_read: Instant,
+    last_progress: (usize, usize),
+    next_read: Instant,
+}
+
+impl<'a> Schedule<'a> {
+    fn new(policy: &'a PollPolicy, now: Instant) -> Self {
+        let gap = policy.first_gap();
+        Self {
+            policy,
+            gap,
+            last_read: now,
+            last_progress: (0, 0),
+            next_read: now + gap,
+        }
+    }
+
+    fn after_read(&mut self, read_started: Instant, job: Option<&Job>) {
+        let now_progress = job.map(progress).unwrap_or((0, 0));
+        let cap = self.policy.cap_for(
+            now_progress,
+            self.last_progress.1,
+            read_started.saturating_duration_since(self.last_read),
+        );
+        self.last_progress = now_progress;
+        self.last_read = read_started;
+        self.gap = self.policy.next_gap_capped(self.gap, cap);
+        self.next_read = read_started + self.gap;
+    }
+}
+
+/// Logs what a read showed; true when the job has finished.
+fn note_status(
+    job_id: &str,
+    status: Option<&JobStatus>,
+    last: Option<&JobStatus>,
+    reads: u32,
+) -> bool {
+    match status {
+        Some(s) if s.is_terminal() => {
+            tracing::debug!(job_id, status = %s, reads, "job finished");
+            true
+        }
+        Some(JobStatus::Init | JobStatus::Running) => {
+            tracing::debug!(job_id, status = %status.map_or("", JobStatus::as_str), "job not finished yet");
+            false
+        }
+        _ => {
+            if status != last {
+                tracing::info!(
+                    job_id,
+                    status = status.map_or("<none>", JobStatus::as_str),
+                    "job has a status this provider does not know; polling on"
+                );
+            }
+            false
+        }
+    }
+}
+
+impl From<Stop> for WaitEnd {
+    fn from(stop: Stop) -> Self {
+        match stop {
+            Stop::DeadlineReached => WaitEnd::DeadlineReached,
+            Stop::Interrupted => WaitEnd::Interrupted,
+        }
+    }
+}
+
+impl From<ApiError> for WaitEnd {
+    /// How a failed read ends the wait.
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::DeadlineExceeded { .. } => WaitEnd::DeadlineReached,
+            ApiError::Cancelled(_) => WaitEnd::Interrupted,
+            e => {
+                tracing::debug!(error = %e, "reading the job failed");
+                WaitEnd::Error(e)
+            }
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use tracing::info;
 use super::{attr, Shared};
 use crate::api::job_waiter::PollPolicy;
 use crate::api::models::is_server_id;
-use crate::start::{BatchStart, StartOptions, StartReport};
+use crate::power::{BatchStart, StartOptions, StartReport};
 
 /// The most ids one resource takes. Terraform sends config, proposed and prior state in one
 /// gRPC message and tf-provider keeps tonic's 4 MiB limit on it: about 38 bytes per id per

@@ -1,5 +1,5 @@
 //! The Terraform layer: the `ecs` provider and its `ecs_batch_start` resource. It speaks
-//! schemas, plans and diagnostics; every API call goes through [`crate::start::BatchStart`]
+//! schemas, plans and diagnostics; every API call goes through [`crate::power::BatchStart`]
 //! and [`crate::api`].
 
 pub mod batch_start;
@@ -18,7 +18,7 @@ use tf_provider::{map, Diagnostics, DynamicResource, Provider};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::EcsClient;
-use crate::pacer::StartPacer;
+use crate::power::StartPacer;
 use batch_start::BatchStartResource;
 
 /// The provider's type name: resources are `ecs_<name>`.

@@ -1,0 +1,136 @@
+//! Server states as the engine sees them: each server's [`Class`] for a start, read in calls
+//! of at most 100 ids, a few at once.
+
+use std::collections::HashMap;
+
+use futures::stream::{self, StreamExt};
+
+use crate::api::models::{server_status, ServerDetail, MAX_IDS_PER_LIST};
+use crate::api::{ApiError, EcsClient, Limits};
+
+/// How many state reads run at once.
+pub const READ_CONCURRENCY: usize = 4;
+
+/// What a server's state means for a start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Class {
+    Running,
+    Stopped,
+    Starting,
+    /// Any state a start cannot apply to, with the code and reason to report.
+    Refused {
+        code: String,
+        reason: String,
+    },
+}
+
+/// The classes of the servers read, by id (either case). Only the class is kept: a whole
+/// `ServerDetail` per server would cost kilobytes each at 10,000 servers a resource.
+#[derive(Debug, Default)]
+pub(super) struct States(HashMap<String, Class>);
+
+impl States {
+    /// The class of `id`; `None` when the server does not exist (or was not read).
+    pub(super) fn class_of(&self, id: &str) -> Option<&Class> {
+        self.0.get(&id.to_ascii_lowercase())
+    }
+
+    pub(super) fn any(&self, class: &Class) -> bool {
+        self.0.values().any(|c| c == class)
+    }
+}
+
+/// Reads the states of `ids`, at most 100 a call and [`READ_CONCURRENCY`] calls at once, until
+/// done or `limits` stop it. Ids that do not exist are left out.
+pub(super) async fn read_states(
+    client: &EcsClient,
+    ids: &[String],
+    limits: &Limits,
+) -> Result<States, ApiError> {
+    // Collected first: a lazy iterator of futures is not `Send` across the awaits below.
+    let calls: Vec<_> = ids
+        .chunks(MAX_IDS_PER_LIST)
+        .map(|chunk| {
+            let (client, chunk) = (client.clone(), chunk.to_vec());
+            async move { client.list_servers_by_ids(&chunk).await }
+        })
+        .collect();
+    let mut results = stream::iter(calls).buffer_unordered(READ_CONCURRENCY);
+    let mut states = States(HashMap::with_capacity(ids.len()));
+    while let Some(servers) = limits
+        .bound("reading server states", async {
+            results.next().await.transpose()
+        })
+        .await?
+    {
+        for s in servers.iter().filter(|s| !s.is_missing()) {
+            states.0.insert(s.id.to_ascii_lowercase(), classify(s));
+        }
+    }
+    Ok(states)
+}
+
+pub(super) fn classify(s: &ServerDetail) -> Class {
+    let status = s.status.as_deref().unwrap_or("");
+    match (status, s.task_state()) {
+        (server_status::ACTIVE, None) => Class::Running,
+        (server_status::SHUTOFF, None) => Class::Stopped,
+        (server_status::SHUTOFF, Some(server_status::POWERING_ON)) => Class::Starting,
+        (server_status::ERROR, _) => in_error(s),
+        (status, task) => Class::Refused {
+            code: "state".into(),
+            reason: format!(
+                "the server is in status {}{}, which a start does not apply to",
+                if status.is_empty() { "unknown" } else { status },
+                task.map(|t| format!(" (task {t})")).unwrap_or_default()
+            ),
+        },
+    }
+}
+
+/// A server in ERROR, with the fault's code and message when it has them.
+fn in_error(s: &ServerDetail) -> Class {
+    let fault = s.fault.as_ref();
+    let code = fault
+        .and_then(|f| f.code.as_ref())
+        .map(|c| c.to_string().trim_matches('"').to_string());
+    let message = fault.and_then(|f| f.message.clone());
+    Class::Refused {
+        code: code.unwrap_or_else(|| "ERROR".into()),
+        reason: format!(
+            "the server is in status ERROR{}",
+            message.map(|m| format!(": {m}")).unwrap_or_default()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(status: &str, task: Option<&str>) -> ServerDetail {
+        serde_json::from_value(serde_json::json!({
+            "id": "a", "status": status, "OS-EXT-STS:task_state": task
+        }))
+        .expect("valid server")
+    }
+
+    #[test]
+    fn classifies_as_the_design_table_says() {
+        assert_eq!(classify(&server("ACTIVE", None)), Class::Running);
+        assert_eq!(classify(&server("ACTIVE", Some(""))), Class::Running);
+        assert_eq!(classify(&server("SHUTOFF", None)), Class::Stopped);
+        assert_eq!(
+            classify(&server("SHUTOFF", Some("powering-on"))),
+            Class::Starting
+        );
+        assert!(matches!(
+            classify(&server("ACTIVE", Some("powering-off"))),
+            Class::Refused { .. }
+        ));
+        assert!(matches!(
+            classify(&server("ERROR", None)),
+            Class::Refused { code, .. } if code == "ERROR"
+        ));
+    }
+}
