@@ -1,0 +1,361 @@
+//! The power engine below Terraform, as ripgrep tests its searcher below the CLI: every
+//! outcome class of `BatchStart::run` against an in-process ecs-sim, in milliseconds.
+
+mod sim_common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sim_common::{TestSim, PROJECT};
+use terraform_provider_ecs::api::codes;
+use terraform_provider_ecs::api::{
+    ClientConfig, Credentials, EcsClient, Endpoints, PollPolicy, RetryPolicy,
+};
+use terraform_provider_ecs::power::{BatchStart, StartOptions, StartPacer, StartReport};
+use terraform_provider_ecs::sim::{Knobs, ServerSpec, SimConfig, ROUTE_ACTION};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The id of the `i`th server of a test fleet.
+fn id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012x}")
+}
+
+fn ids(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(id).collect()
+}
+
+fn spec(i: usize, status: &str) -> ServerSpec {
+    ServerSpec {
+        id: id(i),
+        status: status.into(),
+        locked: false,
+        task_state: None,
+        name: None,
+    }
+}
+
+/// Starts take 5-10 ms; no rate limit.
+fn quick() -> Knobs {
+    Knobs {
+        start_duration_ms: [5, 10],
+        stop_duration_ms: [5, 10],
+        start_rate_limit_per_minute: 0,
+        ..Knobs::default()
+    }
+}
+
+/// An ecs-sim with `servers`, and the engine's client for it.
+struct Fleet {
+    sim: TestSim,
+    client: EcsClient,
+}
+
+impl Fleet {
+    async fn new(servers: Vec<ServerSpec>, knobs: Knobs) -> Fleet {
+        let sim = TestSim::start_with(SimConfig {
+            servers: 0,
+            initial_servers: servers,
+            knobs,
+            ..SimConfig::default()
+        })
+        .await;
+        let c = &sim.config;
+        let client = EcsClient::new(ClientConfig {
+            credentials: Credentials::new(c.access_key.clone(), c.secret_key.expose()),
+            region: c.region.clone(),
+            project_id: Some(PROJECT.into()),
+            endpoints: Endpoints::for_region(&c.region, Some(&sim.url), Some(&sim.url))
+                .expect("endpoints"),
+            insecure: false,
+            retry: RetryPolicy {
+                max_retries: 2,
+                base_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(20),
+            },
+            request_timeout: Duration::from_secs(10),
+            user_agent: "engine-test".into(),
+        })
+        .expect("client");
+        Fleet { sim, client }
+    }
+
+    /// Runs the engine on `ids` with a 20 s deadline, polling every 20-50 ms.
+    async fn start(&self, ids: &[String]) -> StartReport {
+        self.run(ids, true, Duration::from_secs(20), CancellationToken::new())
+            .await
+    }
+
+    async fn run(
+        &self,
+        ids: &[String],
+        wait: bool,
+        timeout: Duration,
+        interrupt: CancellationToken,
+    ) -> StartReport {
+        let engine = BatchStart::new(self.client.clone(), Arc::new(StartPacer::new(0)), interrupt);
+        let opts = StartOptions {
+            wait,
+            deadline: Instant::now() + timeout,
+            poll: PollPolicy::fixed(Duration::from_millis(20), 1.5, Duration::from_millis(50)),
+        };
+        engine.run(ids, &opts).await
+    }
+
+    async fn posts(&self) -> u64 {
+        let stats = self.sim.stats().await;
+        let by_status = &stats["requests"][ROUTE_ACTION];
+        by_status
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(Value::as_u64).sum())
+    }
+
+    async fn starts_of(&self, ids: &[String]) -> Vec<u64> {
+        let mut counts = Vec::new();
+        for id in ids {
+            counts.push(self.sim.start_count(id).await);
+        }
+        counts
+    }
+}
+
+fn stopped(range: std::ops::Range<usize>) -> Vec<ServerSpec> {
+    range.map(|i| spec(i, "SHUTOFF")).collect()
+}
+
+#[tokio::test]
+async fn stopped_servers_start_running_ones_are_skipped_and_the_job_is_recorded() {
+    let mut servers = stopped(0..3);
+    servers.extend((3..5).map(|i| spec(i, "ACTIVE")));
+    let fleet = Fleet::new(servers, quick()).await;
+    let report = fleet.start(&ids(0..5)).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.started, ids(0..3));
+    assert_eq!(report.skipped, ids(3..5));
+    assert_eq!(report.job_ids.len(), 1);
+    assert_eq!(fleet.posts().await, 1);
+}
+
+#[tokio::test]
+async fn a_failed_sub_job_is_reported_with_its_code_and_the_rest_start() {
+    let knobs = Knobs {
+        failing_servers: vec![id(1)],
+        ..quick()
+    };
+    let fleet = Fleet::new(stopped(0..3), knobs).await;
+    let report = fleet.start(&ids(0..3)).await;
+    assert!(!report.is_success());
+    assert_eq!(report.started, vec![id(0), id(2)]);
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].server_id, id(1));
+    assert_eq!(report.failed[0].code, codes::START_FAILED);
+    assert_eq!(report.job_ids.len(), 1);
+}
+
+#[tokio::test]
+async fn an_id_that_does_not_exist_starts_nothing() {
+    let fleet = Fleet::new(stopped(0..2), quick()).await;
+    let report = fleet.start(&ids(0..3)).await;
+    assert_eq!(report.missing, vec![id(2)]);
+    assert!(report.job_ids.is_empty() && report.started.is_empty());
+    assert_eq!(fleet.posts().await, 0);
+}
+
+#[tokio::test]
+async fn a_server_in_error_fails_with_the_reason_and_the_rest_start() {
+    let mut servers = stopped(0..2);
+    servers.push(spec(2, "ERROR"));
+    let fleet = Fleet::new(servers, quick()).await;
+    let report = fleet.start(&ids(0..3)).await;
+    assert_eq!(report.started, ids(0..2));
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].server_id, id(2));
+    assert!(report.failed[0].reason.contains("ERROR"), "{report:?}");
+}
+
+#[tokio::test]
+async fn a_start_already_in_progress_is_waited_on_not_sent_again() {
+    let mut servers = stopped(0..2);
+    servers.push(ServerSpec {
+        task_state: Some("powering-on".into()),
+        ..spec(2, "SHUTOFF")
+    });
+    // Long enough that the start under way is still under way at the pre-check.
+    let knobs = Knobs {
+        start_duration_ms: [1000, 1200],
+        ..quick()
+    };
+    let fleet = Fleet::new(servers, knobs).await;
+    let report = fleet.start(&ids(0..3)).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.started, ids(0..3));
+    assert!(report.skipped.is_empty());
+    assert_eq!(fleet.starts_of(&ids(0..3)).await, vec![1, 1, 0]);
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_resolved_by_reading_the_states_never_by_resending() {
+    let knobs = Knobs {
+        fault_drop_burst: 1,
+        fault_routes: vec![ROUTE_ACTION.into()],
+        ..quick()
+    };
+    let fleet = Fleet::new(stopped(0..3), knobs).await;
+    let report = fleet.start(&ids(0..3)).await;
+    assert_eq!(report.started, ids(0..3), "{report:?}");
+    assert_eq!(fleet.starts_of(&ids(0..3)).await, vec![1, 1, 1]);
+    assert_eq!(fleet.posts().await, 1);
+    assert_eq!(report.warnings.len(), 1, "{report:?}");
+    assert!(report.warnings[0].contains("0 still stopped were sent again"));
+}
+
+#[tokio::test]
+async fn a_lost_answer_of_a_batch_never_carried_out_is_sent_once_more() {
+    let mut knobs = Knobs {
+        fault_drop_burst: 1,
+        fault_routes: vec![ROUTE_ACTION.into()],
+        ..quick()
+    };
+    knobs.fault_drop_mode = serde_json::from_value(json!("before")).expect("mode");
+    let fleet = Fleet::new(stopped(0..3), knobs).await;
+    let report = fleet.start(&ids(0..3)).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.started, ids(0..3));
+    assert_eq!(fleet.starts_of(&ids(0..3)).await, vec![1, 1, 1]);
+    assert_eq!(fleet.posts().await, 2);
+    assert!(report.warnings[0].contains("3 still stopped were sent again"));
+}
+
+#[tokio::test]
+async fn an_answer_without_a_job_id_is_resolved_by_reading_the_states() {
+    let knobs = Knobs {
+        omit_job_id: true,
+        ..quick()
+    };
+    let fleet = Fleet::new(stopped(0..2), knobs).await;
+    let report = fleet.start(&ids(0..2)).await;
+    assert_eq!(report.started, ids(0..2), "{report:?}");
+    assert_eq!(fleet.starts_of(&ids(0..2)).await, vec![1, 1]);
+    assert_eq!(report.warnings.len(), 1);
+}
+
+#[tokio::test]
+async fn a_timeout_keeps_the_job_ids_and_names_the_running_jobs() {
+    let knobs = Knobs {
+        never_finish: true,
+        ..quick()
+    };
+    let fleet = Fleet::new(stopped(0..3), knobs).await;
+    let began = std::time::Instant::now();
+    let report = fleet
+        .run(
+            &ids(0..3),
+            true,
+            Duration::from_secs(2),
+            CancellationToken::new(),
+        )
+        .await;
+    assert!(report.timed_out && !report.interrupted, "{report:?}");
+    assert_eq!(report.job_ids.len(), 1);
+    assert_eq!(report.running_jobs, report.job_ids);
+    assert_eq!(report.unconfirmed, ids(0..3));
+    assert!(
+        began.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_interrupt_stops_the_wait_and_keeps_the_job_ids() {
+    let knobs = Knobs {
+        never_finish: true,
+        ..quick()
+    };
+    let fleet = Fleet::new(stopped(0..3), knobs).await;
+    let interrupt = CancellationToken::new();
+    let began = std::time::Instant::now();
+    // The interrupt comes once the batch was accepted, as a Ctrl-C during the wait.
+    let all = ids(0..3);
+    let (report, ()) = tokio::join!(
+        fleet.run(&all, true, Duration::from_secs(60), interrupt.clone()),
+        async {
+            while fleet.posts().await == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            interrupt.cancel();
+        }
+    );
+    assert!(report.interrupted && !report.timed_out, "{report:?}");
+    assert_eq!(report.job_ids.len(), 1);
+    assert_eq!(report.running_jobs, report.job_ids);
+    assert_eq!(report.unconfirmed, ids(0..3));
+    assert!(
+        began.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_job_still_confirms_the_servers_that_run() {
+    let knobs = Knobs {
+        malformed_job_json: true,
+        ..quick()
+    };
+    let fleet = Fleet::new(stopped(0..2), knobs).await;
+    // Starts (5-10 ms) end before the first read of the job (20 ms), which fails.
+    let report = fleet.start(&ids(0..2)).await;
+    assert_eq!(report.started, ids(0..2), "{report:?}");
+    assert!(report.unconfirmed.is_empty());
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert!(report.errors[0].contains("reading it failed"), "{report:?}");
+    assert_eq!(report.job_ids.len(), 1);
+}
+
+#[tokio::test]
+async fn without_waiting_the_accepted_servers_count_as_started() {
+    let fleet = Fleet::new(
+        stopped(0..3),
+        Knobs {
+            never_finish: true,
+            ..quick()
+        },
+    )
+    .await;
+    let report = fleet
+        .run(
+            &ids(0..3),
+            false,
+            Duration::from_secs(20),
+            CancellationToken::new(),
+        )
+        .await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.started, ids(0..3));
+    assert_eq!(report.job_ids.len(), 1);
+}
+
+#[tokio::test]
+async fn batches_hold_at_most_the_rate_and_every_job_id_is_kept() {
+    let fleet = Fleet::new(stopped(0..25), quick()).await;
+    let engine = BatchStart::new(
+        fleet.client.clone(),
+        Arc::new(StartPacer::new(10)),
+        CancellationToken::new(),
+    );
+    // At 10 servers a minute the second batch would wait a minute: the deadline stops it.
+    let opts = StartOptions {
+        wait: true,
+        deadline: Instant::now() + Duration::from_secs(2),
+        poll: PollPolicy::fixed(Duration::from_millis(20), 1.5, Duration::from_millis(50)),
+    };
+    let report = engine.run(&ids(0..25), &opts).await;
+    assert!(report.timed_out, "{report:?}");
+    assert_eq!(report.job_ids.len(), 1);
+    assert_eq!(report.started, ids(0..10));
+    assert_eq!(report.not_submitted, ids(10..25));
+    assert_eq!(fleet.posts().await, 1);
+}
