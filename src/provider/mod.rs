@@ -1,28 +1,38 @@
-//! The Terraform layer: the `ecs` provider and its `ecs_batch_start` resource. It speaks
-//! schemas, plans and diagnostics; every API call goes through [`crate::start::BatchStart`]
-//! and [`crate::api`].
+//! The Terraform layer: the `ecs` provider and its resources. It owns what Terraform sees:
+//! schemas, validation, plans, state and diagnostics. Every API call goes through
+//! [`crate::start::BatchStart`] and [`crate::api`]; nothing below this layer knows Terraform.
+//!
+//! - this file: the provider block ([`ProviderConfig`], [`provider_schema`]), `configure`,
+//!   and [`Shared`], what every resource reads from it;
+//! - `config.rs`: the provider block's checks, and its merge with the `HW_*` environment;
+//! - `batch_start/`: the `ecs_batch_start` resource;
+//!
+//! and what every resource shares:
+//! - `attributes.rs`: schema attribute constructors, and the check that computed attributes
+//!   are left unset;
+//! - `ids.rs`: server id lists: the state type, their checks, and how diagnostics list ids;
+//! - `timeouts.rs`: the `timeouts` block and its durations.
 
+pub mod attributes;
 pub mod batch_start;
 pub mod config;
+pub mod ids;
+pub mod timeouts;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tf_provider::schema::{
-    Attribute, AttributeConstraint, AttributeType, Block, Description, Schema,
-};
+use tf_provider::schema::{Attribute, AttributeType, Block, Description, Schema};
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{map, Diagnostics, DynamicResource, Provider};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::EcsClient;
 use crate::pacer::StartPacer;
+use attributes::optional;
 use batch_start::BatchStartResource;
-
-/// The provider's type name: resources are `ecs_<name>`.
-pub const PROVIDER_NAME: &str = "ecs";
 
 /// The `provider "ecs"` block, one field per attribute.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -83,54 +93,41 @@ impl EcsProvider {
     }
 }
 
-pub(crate) fn attr(
-    attr_type: AttributeType,
-    constraint: AttributeConstraint,
-    sensitive: bool,
-    description: &str,
-) -> Attribute {
-    Attribute {
-        attr_type,
-        description: Description::markdown(description),
-        constraint,
-        sensitive,
-        deprecated: false,
-    }
-}
-
 /// The provider schema. Descriptions are the source of `docs/index.md`'s argument list.
 pub fn provider_schema() -> Schema {
-    use AttributeConstraint::Optional;
     use AttributeType::{Bool, Map, Number, String};
     Schema {
         version: 0,
         block: Block {
             version: 0,
             attributes: map! {
-                "region" => attr(String, Optional, false,
+                "region" => optional(String,
                     "Region of the servers, such as `cn-north-4`. Falls back to `HW_REGION_NAME`. Required in one of the two."),
-                "project_id" => attr(String, Optional, false,
+                "project_id" => optional(String,
                     "Project id. Falls back to `HW_PROJECT_ID`; when both are absent it is looked up through IAM (`GET /v3/projects?name={region}`) at the first apply."),
-                "access_key" => attr(String, Optional, false,
+                "access_key" => optional(String,
                     "Access key (AK). Falls back to `HW_ACCESS_KEY`. Required in one of the two."),
-                "secret_key" => attr(String, Optional, true,
-                    "Secret key (SK). Falls back to `HW_SECRET_KEY`. Required in one of the two. Never logged or stored in state."),
-                "security_token" => attr(String, Optional, true,
-                    "Security token of temporary credentials, sent as `X-Security-Token`. Falls back to `HW_SECURITY_TOKEN`."),
-                "endpoints" => attr(Map(Box::new(String)), Optional, false,
+                "secret_key" => Attribute {
+                    sensitive: true,
+                    ..optional(String, "Secret key (SK). Falls back to `HW_SECRET_KEY`. Required in one of the two. Never logged or stored in state.")
+                },
+                "security_token" => Attribute {
+                    sensitive: true,
+                    ..optional(String, "Security token of temporary credentials, sent as `X-Security-Token`. Falls back to `HW_SECURITY_TOKEN`.")
+                },
+                "endpoints" => optional(Map(Box::new(String)),
                     "Endpoint overrides, keyed `ecs` and `iam`, such as `{ ecs = \"https://ecs.example.com\" }`. Defaults: `https://ecs.{region}.myhuaweicloud.com` and `https://iam.{region}.myhuaweicloud.com`. `http://` is accepted for loopback hosts, or for any host with `insecure = true`."),
-                "insecure" => attr(Bool, Optional, false,
+                "insecure" => optional(Bool,
                     "Skip TLS certificate verification and allow `http://` endpoints on any host. Default `false`."),
-                "max_retries" => attr(Number, Optional, false,
+                "max_retries" => optional(Number,
                     "How many times a failed API call is retried when the failure is transient (429, 5xx, connection errors). Default `5`."),
-                "start_rate_limit" => attr(Number, Optional, false,
+                "start_rate_limit" => optional(Number,
                     "Servers started per minute, shared by every `ecs_batch_start` of this provider configuration. Default `1000`, as Huawei documents; `0` turns pacing off.")
             },
-            blocks: HashMap::new(),
             description: Description::markdown(
                 "Starts fleets of Huawei Cloud ECS servers through the batch start API.",
             ),
-            deprecated: false,
+            ..Default::default()
         },
     }
 }
@@ -185,10 +182,13 @@ impl Provider for EcsProvider {
     }
 }
 
+/// The provider's type name: resources are `ecs_<name>`.
+pub const PROVIDER_NAME: &str = "ecs";
+
 /// The errors of `d`, one `summary | detail` line each: what the unit tests of this layer
 /// assert on.
 #[cfg(test)]
-pub(crate) fn error_text(d: &Diagnostics) -> String {
+pub(crate) fn error_text(d: &tf_provider::Diagnostics) -> String {
     d.errors
         .iter()
         .map(|e| format!("{} | {}", e.summary, e.detail))
