@@ -163,6 +163,44 @@ pub fn validate(config: &ProviderConfig, diags: &mut Diagnostics) {
     }
 }
 
+/// One string setting: the block's value, else the environment variable `var` (an empty
+/// variable counts as unset). Errors, at `name`, when a required setting is missing or the
+/// value found is blank.
+fn resolve_setting(
+    value: &Value<String>,
+    name: &'static str,
+    var: &'static str,
+    required: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let found = value
+        .as_ref_option()
+        .cloned()
+        .or_else(|| env(var).filter(|v| !v.is_empty()));
+    match found {
+        Some(v) if v.trim().is_empty() => {
+            diags.error(
+                format!("Empty {name}"),
+                format!("The environment variable {var} that fills in `{name}` is blank."),
+                AttributePath::new(name),
+            );
+            None
+        }
+        None if required => {
+            diags.error(
+                format!("Missing {name}"),
+                format!(
+                    "Set `{name}` in the provider \"ecs\" block or the {var} environment variable."
+                ),
+                AttributePath::new(name),
+            );
+            None
+        }
+        other => other.map(|v| v.trim().to_string()),
+    }
+}
+
 /// Merges the block with the environment. Reports every missing setting, each naming its
 /// argument and environment variable, and returns `None` if anything is missing or wrong.
 pub fn resolve(
@@ -172,33 +210,8 @@ pub fn resolve(
 ) -> Option<ResolvedConfig> {
     let errors_before = diags.errors.len();
     validate(config, diags);
-    let mut setting = |value: &Value<String>,
-                       name: &'static str,
-                       var: &'static str,
-                       required: bool| {
-        let found = value
-            .as_ref_option()
-            .cloned()
-            .or_else(|| env(var).filter(|v| !v.is_empty()));
-        match found {
-            Some(v) if v.trim().is_empty() => {
-                diags.error(
-                    format!("Empty {name}"),
-                    format!("The environment variable {var} that fills in `{name}` is blank."),
-                    AttributePath::new(name),
-                );
-                None
-            }
-            None if required => {
-                diags.error(
-                    format!("Missing {name}"),
-                    format!("Set `{name}` in the provider \"ecs\" block or the {var} environment variable."),
-                    AttributePath::new(name),
-                );
-                None
-            }
-            other => other.map(|v| v.trim().to_string()),
-        }
+    let mut setting = |value: &Value<String>, name, var, required| {
+        resolve_setting(value, name, var, required, env, diags)
     };
     let region = setting(&config.region, "region", ENV_REGION, true);
     let access_key = setting(&config.access_key, "access_key", ENV_ACCESS_KEY, true);

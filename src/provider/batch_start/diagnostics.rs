@@ -1,0 +1,302 @@
+//! From a run's report to what Terraform keeps and shows: the state to save, and one
+//! diagnostic per kind of outcome. Each says what happened to which servers and, when jobs
+//! were submitted, that their ids are saved.
+
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
+
+use super::state::BatchStartState;
+use crate::power::StartReport;
+use crate::provider::ids::{id_list, shorten, MAX_LISTED_FAILURES};
+
+/// The state to save after a run: the plan with the computed values filled in.
+pub fn state_from(planned: &BatchStartState, report: &StartReport) -> BatchStartState {
+    let failed: Vec<String> = report.failed.iter().map(|f| f.server_id.clone()).collect();
+    BatchStartState {
+        id: Value::Value(uuid::Uuid::new_v4().to_string()),
+        job_ids: id_list(&report.job_ids),
+        started_server_ids: id_list(&report.started),
+        skipped_server_ids: id_list(&report.skipped),
+        failed_server_ids: id_list(&failed),
+        ..planned.clone()
+    }
+}
+
+/// Every diagnostic of a run, errors first in a fixed order, then the warnings.
+/// `create_timeout` is the timeout as written, for the timed-out message.
+pub fn report_diagnostics(report: &StartReport, create_timeout: &str, diags: &mut Diagnostics) {
+    let saved = saved_job_ids(report);
+    missing_servers(report, diags);
+    failed_servers(report, &saved, diags);
+    timed_out(report, create_timeout, &saved, diags);
+    interrupted(report, &saved, diags);
+    api_errors(report, &saved, diags);
+    unconfirmed(report, &saved, diags);
+    lost_answer_warnings(report, diags);
+}
+
+/// The sentence every error after a submission ends with: the job ids are in state.
+fn saved_job_ids(report: &StartReport) -> String {
+    if report.job_ids.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n\nThe {} job id(s) submitted are saved in state (job_ids): {}. Terraform marks the resource tainted; the next apply starts only the servers still stopped.",
+        report.job_ids.len(),
+        report.job_ids.join(", ")
+    )
+}
+
+/// Ids that do not exist: the pre-check stopped before anything was sent.
+fn missing_servers(report: &StartReport, diags: &mut Diagnostics) {
+    if report.missing.is_empty() {
+        return;
+    }
+    diags.error(
+        "Servers not found",
+        format!(
+            "{} of the server_ids do not exist in this project: {}. Nothing was started.",
+            report.missing.len(),
+            shorten(&report.missing)
+        ),
+        AttributePath::new("server_ids"),
+    );
+}
+
+/// One line per failed server with its error code and reason, up to the cap.
+fn failed_servers(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
+    if report.failed.is_empty() {
+        return;
+    }
+    let mut lines: Vec<String> = report
+        .failed
+        .iter()
+        .take(MAX_LISTED_FAILURES)
+        .map(|f| format!("  - {}: {}: {}", f.server_id, f.code, f.reason))
+        .collect();
+    if report.failed.len() > MAX_LISTED_FAILURES {
+        lines.push(format!(
+            "  … and {} more (all in failed_server_ids)",
+            report.failed.len() - MAX_LISTED_FAILURES
+        ));
+    }
+    diags.root_error(
+        format!("{} server(s) failed to start", report.failed.len()),
+        format!("{}{saved}", lines.join("\n")),
+    );
+}
+
+/// The deadline passed: says what the run was still waiting for.
+fn timed_out(report: &StartReport, create_timeout: &str, saved: &str, diags: &mut Diagnostics) {
+    if !report.timed_out {
+        return;
+    }
+    diags.root_error(
+        "Timed out waiting for the start jobs",
+        format!(
+            "timeouts.create ({create_timeout}) passed {}; {} server(s) not confirmed started.{saved}",
+            waited_for(report).join("; "),
+            report.unconfirmed.len()
+        ),
+    );
+}
+
+/// The parts of a timed-out message that name what was still pending, never empty.
+fn waited_for(report: &StartReport) -> Vec<String> {
+    let mut what = Vec::new();
+    if !report.running_jobs.is_empty() {
+        what.push(format!(
+            "with job(s) still running: {}",
+            running_jobs(report).join(", ")
+        ));
+    }
+    if !report.still_starting.is_empty() {
+        what.push(format!(
+            "while {} server(s) whose start was already in progress at the pre-check (not sent again) were still starting: {}",
+            report.still_starting.len(),
+            shorten(&report.still_starting)
+        ));
+    }
+    if !report.not_submitted.is_empty() {
+        what.push(format!(
+            "before {} server(s) could be submitted",
+            report.not_submitted.len()
+        ));
+    }
+    if what.is_empty() {
+        what.push("before the servers' states could be read".to_string());
+    }
+    what
+}
+
+/// The running jobs, each with its last status when this provider does not know it.
+fn running_jobs(report: &StartReport) -> Vec<String> {
+    report
+        .running_jobs
+        .iter()
+        .map(
+            |job| match report.unknown_status_jobs.iter().find(|(j, _)| j == job) {
+                Some((_, status)) => format!(
+                    "{job} (status {status:?}, which this provider does not know, so it polled on)"
+                ),
+                None => job.clone(),
+            },
+        )
+        .collect()
+}
+
+/// An interrupt (Ctrl-C, StopProvider) stopped submitting or waiting.
+fn interrupted(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
+    if !report.interrupted {
+        return;
+    }
+    let stopped = if report.running_jobs.is_empty() {
+        "submitting".to_string()
+    } else {
+        format!("waiting on job(s) {}", report.running_jobs.join(", "))
+    };
+    diags.root_error(
+        "Interrupted",
+        format!(
+            "The provider received an interrupt and stopped {stopped}; {} server(s) not confirmed started.{saved}",
+            report.unconfirmed.len()
+        ),
+    );
+}
+
+/// One error per API failure that stopped the run or a part of it.
+fn api_errors(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
+    for e in &report.errors {
+        diags.root_error("ECS API error", format!("{e}{saved}"));
+    }
+}
+
+/// Servers left unconfirmed when no other error explains why: never a silent success.
+fn unconfirmed(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
+    let named_elsewhere = report.timed_out || report.interrupted || !report.errors.is_empty();
+    if report.unconfirmed.is_empty() || named_elsewhere {
+        return;
+    }
+    diags.root_error(
+        "Servers not confirmed started",
+        format!(
+            "{} server(s) were not confirmed started: {}.{saved}",
+            report.unconfirmed.len(),
+            shorten(&report.unconfirmed)
+        ),
+    );
+}
+
+/// Lost answers to a batch start that reading the states resolved: warnings only.
+fn lost_answer_warnings(report: &StartReport, diags: &mut Diagnostics) {
+    for w in &report.warnings {
+        diags.root_warning("Batch start answer lost", w.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::power::FailedServer;
+    use crate::provider::ids::fixtures::{A, B};
+
+    fn report_errors(report: &StartReport) -> String {
+        let mut d = Diagnostics::default();
+        report_diagnostics(report, "3s", &mut d);
+        crate::provider::error_text(&d)
+    }
+
+    #[test]
+    fn unconfirmed_servers_are_never_a_silent_success() {
+        let report = StartReport {
+            job_ids: vec!["j1".into()],
+            unconfirmed: vec![A.into()],
+            ..Default::default()
+        };
+        let e = report_errors(&report);
+        assert!(e.contains("Servers not confirmed started"), "{e}");
+        assert!(e.contains(A) && e.contains("j1"), "{e}");
+    }
+
+    #[test]
+    fn a_timeout_names_what_it_was_waiting_for() {
+        let report = StartReport {
+            job_ids: vec!["j1".into(), "j2".into()],
+            running_jobs: vec!["j1".into(), "j2".into()],
+            unknown_status_jobs: vec![("j2".into(), "WEIRD".into())],
+            unconfirmed: vec![A.into(), B.into()],
+            still_starting: vec![A.into()],
+            not_submitted: vec![B.into()],
+            timed_out: true,
+            ..Default::default()
+        };
+        let e = report_errors(&report);
+        assert!(
+            e.contains("with job(s) still running: j1, j2 (status \"WEIRD\""),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!("1 server(s) whose start was already in progress at the pre-check (not sent again) were still starting: {A}")),
+            "{e}"
+        );
+        assert!(e.contains("before 1 server(s) could be submitted"), "{e}");
+        assert!(e.contains("2 server(s) not confirmed started"), "{e}");
+        assert!(
+            !e.contains("Servers not confirmed started"),
+            "one error: {e}"
+        );
+    }
+
+    #[test]
+    fn failures_are_listed_up_to_the_cap_with_their_codes() {
+        let failed: Vec<FailedServer> = (0..MAX_LISTED_FAILURES + 2)
+            .map(|i| FailedServer {
+                server_id: format!("s{i}"),
+                code: "Ecs.0001".into(),
+                reason: "no capacity".into(),
+            })
+            .collect();
+        let report = StartReport {
+            failed,
+            ..Default::default()
+        };
+        let e = report_errors(&report);
+        assert!(
+            e.starts_with("22 server(s) failed to start |   - s0: Ecs.0001: no capacity"),
+            "{e}"
+        );
+        assert!(
+            e.contains("  - s19: Ecs.0001: no capacity\n  … and 2 more (all in failed_server_ids)"),
+            "{e}"
+        );
+        assert!(!e.contains("s20"), "{e}");
+        assert!(!e.contains("saved in state"), "no job was submitted: {e}");
+    }
+
+    #[test]
+    fn the_state_records_every_outcome_list() {
+        let planned = BatchStartState {
+            server_ids: id_list(&[A.into(), B.into()]),
+            wait: Value::Value(false),
+            ..Default::default()
+        };
+        let report = StartReport {
+            job_ids: vec!["j1".into()],
+            started: vec![A.into()],
+            failed: vec![FailedServer {
+                server_id: B.into(),
+                code: "Ecs.0001".into(),
+                reason: "r".into(),
+            }],
+            ..Default::default()
+        };
+        let state = state_from(&planned, &report);
+        assert!(state.id.as_ref_option().is_some_and(|id| id.len() == 36));
+        assert_eq!(state.job_ids, id_list(&["j1".into()]));
+        assert_eq!(state.started_server_ids, id_list(&[A.into()]));
+        assert_eq!(state.skipped_server_ids, id_list(&[]));
+        assert_eq!(state.failed_server_ids, id_list(&[B.into()]));
+        assert_eq!(state.server_ids, planned.server_ids);
+        assert_eq!(state.wait, Value::Value(false));
+    }
+}

@@ -1,0 +1,166 @@
+//! The `ecs` provider itself: the provider block (its fields and schema), `configure`, and
+//! the registry of resources. What `configure` builds is shared with every resource.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tf_provider::schema::{Attribute, AttributeType, Block, Description, Schema};
+use tf_provider::value::{Value, ValueEmpty};
+use tf_provider::{map, Diagnostics, DynamicResource, Provider};
+use tokio_util::sync::CancellationToken;
+
+use super::attributes::optional;
+use super::batch_start::BatchStartResource;
+use super::config;
+use crate::api::EcsClient;
+use crate::power::StartPacer;
+
+/// The `provider "ecs"` block, one field per attribute.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct ProviderConfig {
+    pub region: Value<String>,
+    pub project_id: Value<String>,
+    pub access_key: Value<String>,
+    pub secret_key: Value<String>,
+    pub security_token: Value<String>,
+    pub endpoints: Value<BTreeMap<String, Value<String>>>,
+    pub insecure: Value<bool>,
+    pub max_retries: Value<i64>,
+    pub start_rate_limit: Value<i64>,
+}
+
+/// What `configure` produced, shared by every resource of this provider instance.
+#[derive(Clone)]
+pub struct Configured {
+    pub client: EcsClient,
+    /// One pacer per provider configuration: all its resources share the start rate.
+    pub pacer: Arc<StartPacer>,
+}
+
+/// State shared between the provider and its resources. Resources exist before `configure`
+/// runs, hence the lock.
+#[derive(Default)]
+pub struct Shared {
+    configured: RwLock<Option<Configured>>,
+    /// Cancelled on SIGINT/SIGTERM: waits stop and the job ids so far go to state.
+    pub interrupt: CancellationToken,
+}
+
+impl Shared {
+    pub fn configured(&self) -> Option<Configured> {
+        self.configured
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_configured(&self, c: Configured) {
+        *self.configured.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
+    }
+}
+
+pub struct EcsProvider {
+    shared: Arc<Shared>,
+}
+
+impl EcsProvider {
+    pub fn new(interrupt: CancellationToken) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                configured: RwLock::new(None),
+                interrupt,
+            }),
+        }
+    }
+}
+
+/// The provider schema. Descriptions are the source of `docs/index.md`'s argument list.
+pub fn provider_schema() -> Schema {
+    use AttributeType::{Bool, Map, Number, String};
+    Schema {
+        version: 0,
+        block: Block {
+            version: 0,
+            attributes: map! {
+                "region" => optional(String,
+                    "Region of the servers, such as `cn-north-4`. Falls back to `HW_REGION_NAME`. Required in one of the two."),
+                "project_id" => optional(String,
+                    "Project id. Falls back to `HW_PROJECT_ID`; when both are absent it is looked up through IAM (`GET /v3/projects?name={region}`) at the first apply."),
+                "access_key" => optional(String,
+                    "Access key (AK). Falls back to `HW_ACCESS_KEY`. Required in one of the two."),
+                "secret_key" => Attribute {
+                    sensitive: true,
+                    ..optional(String, "Secret key (SK). Falls back to `HW_SECRET_KEY`. Required in one of the two. Never logged or stored in state.")
+                },
+                "security_token" => Attribute {
+                    sensitive: true,
+                    ..optional(String, "Security token of temporary credentials, sent as `X-Security-Token`. Falls back to `HW_SECURITY_TOKEN`.")
+                },
+                "endpoints" => optional(Map(Box::new(String)),
+                    "Endpoint overrides, keyed `ecs` and `iam`, such as `{ ecs = \"https://ecs.example.com\" }`. Defaults: `https://ecs.{region}.myhuaweicloud.com` and `https://iam.{region}.myhuaweicloud.com`. `http://` is accepted for loopback hosts, or for any host with `insecure = true`."),
+                "insecure" => optional(Bool,
+                    "Skip TLS certificate verification and allow `http://` endpoints on any host. Default `false`."),
+                "max_retries" => optional(Number,
+                    "How many times a failed API call is retried when the failure is transient (429, 5xx, connection errors). Default `5`."),
+                "start_rate_limit" => optional(Number,
+                    "Servers started per minute, shared by every `ecs_batch_start` of this provider configuration. Default `1000`, as Huawei documents; `0` turns pacing off.")
+            },
+            description: Description::markdown(
+                "Starts fleets of Huawei Cloud ECS servers through the batch start API.",
+            ),
+            ..Default::default()
+        },
+    }
+}
+
+#[async_trait]
+impl Provider for EcsProvider {
+    type Config<'a> = ProviderConfig;
+    type MetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(provider_schema())
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::Config<'a>) -> Option<()> {
+        config::validate(&config, diags);
+        Some(())
+    }
+
+    async fn configure<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        terraform_version: String,
+        config: Self::Config<'a>,
+    ) -> Option<()> {
+        let resolved = config::resolve(&config, &|k| std::env::var(k).ok(), diags)?;
+        let rate = resolved.start_rate_limit;
+        let client = resolved
+            .into_client_config(&terraform_version)
+            .and_then(|c| EcsClient::new(c).map_err(|e| e.to_string()));
+        match client {
+            Ok(client) => {
+                self.shared.set_configured(Configured {
+                    client,
+                    pacer: Arc::new(StartPacer::new(rate)),
+                });
+                Some(())
+            }
+            Err(e) => {
+                diags.root_error("Cannot configure the ECS client", e);
+                None
+            }
+        }
+    }
+
+    fn get_resources(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
+        Some(map! {
+            "batch_start" => BatchStartResource::new(self.shared.clone())
+        })
+    }
+}
