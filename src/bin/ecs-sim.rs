@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Parser;
@@ -12,7 +12,7 @@ use terraform_provider_ecs::api::Secret;
 use terraform_provider_ecs::sim::config::{
     DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_REGION, DEMO_SECRET_KEY,
 };
-use terraform_provider_ecs::sim::{Knobs, ServersFile, SimConfig, SimServer};
+use terraform_provider_ecs::sim::{Knobs, ServerSpec, ServersFile, SimConfig, SimServer};
 
 /// A local simulator of the Huawei Cloud ECS API (batch start/stop/reboot, jobs, server
 /// details) and the IAM project lookup, with fault knobs. Knobs can also be changed at run
@@ -70,6 +70,15 @@ async fn wait_for_signal() {
     }
 }
 
+/// The servers of a `--servers-file`.
+fn servers_file(path: &Path) -> anyhow::Result<Vec<ServerSpec>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: ServersFile =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(file.servers)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -86,13 +95,7 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("invalid knob: {e}"))?;
     let initial_servers = match &cli.servers_file {
         None => Vec::new(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let file: ServersFile = serde_json::from_str(&text)
-                .with_context(|| format!("parsing {}", path.display()))?;
-            file.servers
-        }
+        Some(path) => servers_file(path)?,
     };
     let config = SimConfig {
         access_key: cli.access_key.clone(),
