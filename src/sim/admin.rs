@@ -11,7 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::config::{Knobs, ServersFile};
+use super::config::ServersFile;
+use super::knobs::Knobs;
 use super::state::JobView;
 use super::Sim;
 
@@ -68,7 +69,7 @@ async fn stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
 /// The signatures of the last 1000 signed API requests (kept whatever their outcome), for
 /// tests that check no signature leaks. Not cleared by a stats reset.
 async fn signatures(AxState(sim): AxState<Arc<Sim>>) -> Response {
-    Json(json!({"signatures": sim.stats.signatures()})).into_response()
+    Json(json!({"signatures": sim.signatures.all()})).into_response()
 }
 
 async fn reset_stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
@@ -117,13 +118,8 @@ async fn post_servers(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response 
 }
 
 async fn get_server(AxState(sim): AxState<Arc<Sim>>, Path(id): Path<String>) -> Response {
-    match sim.lock().server_admin(&id) {
-        Some((server, start_count, stop_count)) => Json(json!({
-            "server": server,
-            "start_count": start_count,
-            "stop_count": stop_count,
-        }))
-        .into_response(),
+    match sim.lock().server_record(&id) {
+        Some(record) => Json(record).into_response(),
         None => admin_error(StatusCode::NOT_FOUND, format!("no server {id}")),
     }
 }

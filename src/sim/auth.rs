@@ -9,7 +9,8 @@ use axum::http::HeaderMap;
 use time::OffsetDateTime;
 
 use super::config::SimConfig;
-use super::state::Failure;
+use super::failure::Failure;
+use crate::api::codes::AUTH_FAILED;
 use crate::api::credentials::HEADER_SECURITY_TOKEN;
 use crate::api::signer::{
     canonical_request, parse_query, parse_sdk_date, string_to_sign, verify_signature,
@@ -19,7 +20,7 @@ use crate::api::signer::{
 const PREFIX: &str = "Incorrect IAM authentication information";
 
 fn refuse(why: impl AsRef<str>) -> Failure {
-    Failure::gateway(401, "APIGW.0301", format!("{PREFIX}: {}", why.as_ref()))
+    Failure::gateway(401, AUTH_FAILED, format!("{PREFIX}: {}", why.as_ref()))
 }
 
 /// The parts of a received request the signature covers.
@@ -32,28 +33,44 @@ pub struct Received<'a> {
 }
 
 /// Verifies one request against the configured key pair and token. `now` is the
-/// simulator's wall clock; `tolerance_secs` the accepted `X-Sdk-Date` skew.
+/// simulator's wall clock; `tolerance_secs` the accepted `X-Sdk-Date` skew. The checks run
+/// in this order, and the first that fails names the refusal.
 pub fn verify(
     cfg: &SimConfig,
     req: &Received<'_>,
     now: OffsetDateTime,
     tolerance_secs: u64,
 ) -> Result<(), Failure> {
-    let Some(auth_value) = req.headers.get("authorization") else {
-        return Err(refuse("the Authorization header is missing"));
-    };
-    let Ok(auth_value) = auth_value.to_str() else {
-        return Err(refuse("the Authorization header is malformed"));
-    };
-    let Some(auth) = Authorization::parse(auth_value.trim()) else {
-        return Err(refuse(
-            "the Authorization header is malformed (expected SDK-HMAC-SHA256 \
-             Access=…, SignedHeaders=…, Signature=…)",
-        ));
-    };
+    let auth = authorization(req.headers)?;
     if auth.access_key != cfg.access_key {
         return Err(refuse(format!("ak {} not exist", auth.access_key)));
     }
+    let signed = signed_headers(&auth)?;
+    let headers = received_headers(req.headers);
+    check_signed_headers_sent(&signed, &headers)?;
+    let date = check_date(&headers, now, tolerance_secs)?;
+    check_signature(cfg, req, &auth, &signed, &headers, &date)?;
+    check_security_token(cfg, req.headers)
+}
+
+/// The parsed `Authorization` header.
+fn authorization(headers: &HeaderMap) -> Result<Authorization, Failure> {
+    let Some(value) = headers.get("authorization") else {
+        return Err(refuse("the Authorization header is missing"));
+    };
+    let Ok(value) = value.to_str() else {
+        return Err(refuse("the Authorization header is malformed"));
+    };
+    Authorization::parse(value.trim()).ok_or_else(|| {
+        refuse(
+            "the Authorization header is malformed (expected SDK-HMAC-SHA256 \
+             Access=…, SignedHeaders=…, Signature=…)",
+        )
+    })
+}
+
+/// The signed header names, lower-cased; `host` and `x-sdk-date` must be among them.
+fn signed_headers(auth: &Authorization) -> Result<Vec<String>, Failure> {
     let signed: Vec<String> = auth
         .signed_headers
         .iter()
@@ -66,8 +83,12 @@ pub fn verify(
             )));
         }
     }
-    let headers: Vec<(String, String)> = req
-        .headers
+    Ok(signed)
+}
+
+/// Every received header as (name, value), values read lossily.
+fn received_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
         .iter()
         .map(|(k, v)| {
             (
@@ -75,14 +96,31 @@ pub fn verify(
                 String::from_utf8_lossy(v.as_bytes()).into_owned(),
             )
         })
-        .collect();
-    for h in &signed {
-        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(h)) {
-            return Err(refuse(format!(
-                "verify aksk signature fail: signed header {h} is missing from the request"
-            )));
-        }
+        .collect()
+}
+
+/// Every signed header must have been sent.
+fn check_signed_headers_sent(
+    signed: &[String],
+    headers: &[(String, String)],
+) -> Result<(), Failure> {
+    match signed
+        .iter()
+        .find(|h| !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(h)))
+    {
+        Some(h) => Err(refuse(format!(
+            "verify aksk signature fail: signed header {h} is missing from the request"
+        ))),
+        None => Ok(()),
     }
+}
+
+/// `X-Sdk-Date` as sent, when it parses and is within `tolerance_secs` of `now`.
+fn check_date(
+    headers: &[(String, String)],
+    now: OffsetDateTime,
+    tolerance_secs: u64,
+) -> Result<String, Failure> {
     let date = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(HEADER_SDK_DATE))
@@ -100,38 +138,52 @@ pub fn verify(
              (more than {tolerance_secs} s)"
         )));
     }
+    Ok(date)
+}
+
+/// Rebuilds the canonical request from what was received and compares signatures.
+fn check_signature(
+    cfg: &SimConfig,
+    req: &Received<'_>,
+    auth: &Authorization,
+    signed: &[String],
+    headers: &[(String, String)],
+    date: &str,
+) -> Result<(), Failure> {
     let query = req.raw_query.map(parse_query).unwrap_or_default();
     let canonical = canonical_request(&CanonicalInput {
         method: req.method,
         path: req.raw_path,
         query: &query,
-        headers: &headers,
-        signed_headers: &signed,
+        headers,
+        signed_headers: signed,
         body: req.body,
     });
-    let sts = string_to_sign(&date, &canonical);
+    let sts = string_to_sign(date, &canonical);
     if !verify_signature(&cfg.secret_key, &sts, &auth.signature) {
         return Err(refuse("verify aksk signature fail"));
     }
-    if let Some(token) = &cfg.security_token {
-        let sent = req
-            .headers
-            .get(HEADER_SECURITY_TOKEN)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim);
-        match sent {
-            None => {
-                return Err(refuse(
-                    "the security token is missing: temporary credentials need X-Security-Token",
-                ))
-            }
-            Some(t) if !constant_time_eq(t.as_bytes(), token.as_bytes()) => {
-                return Err(refuse("the security token is invalid or expired"))
-            }
-            Some(_) => {}
-        }
-    }
     Ok(())
+}
+
+/// When a security token is configured, the request must carry the same one.
+fn check_security_token(cfg: &SimConfig, headers: &HeaderMap) -> Result<(), Failure> {
+    let Some(token) = &cfg.security_token else {
+        return Ok(());
+    };
+    let sent = headers
+        .get(HEADER_SECURITY_TOKEN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    match sent {
+        None => Err(refuse(
+            "the security token is missing: temporary credentials need X-Security-Token",
+        )),
+        Some(t) if !constant_time_eq(t.as_bytes(), token.as_bytes()) => {
+            Err(refuse("the security token is invalid or expired"))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,0 +1,391 @@
+//! Servers: their power state, the transition under way, how they are served, and loading
+//! them from specs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rand::Rng;
+use serde::Serialize;
+
+use super::actions::PowerAction;
+use super::State;
+use crate::api::models::{PowerType, ServerDetail, ServerFault};
+use crate::sim::config::{server_id_for_index, ServerSpec};
+
+/// Ends that never come (jobs that never finish).
+pub(super) const NEVER: u64 = u64::MAX;
+
+/// The steady power states a server rests in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Power {
+    Active,
+    Shutoff,
+    Error,
+}
+
+impl Power {
+    fn parse(s: &str) -> Option<Power> {
+        match s {
+            "ACTIVE" => Some(Power::Active),
+            "SHUTOFF" => Some(Power::Shutoff),
+            "ERROR" => Some(Power::Error),
+            _ => None,
+        }
+    }
+}
+
+/// A power action under way on one server.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Transition {
+    pub action: PowerAction,
+    pub end_ms: u64,
+    /// The transition ends without reaching its target (a failing start).
+    pub fails: bool,
+}
+
+#[derive(Debug)]
+pub(super) struct Server {
+    pub id: Arc<str>,
+    pub name: Box<str>,
+    pub power: Power,
+    pub locked: bool,
+    pub transition: Option<Transition>,
+    pub updated_ms: u64,
+    pub start_count: u32,
+    pub stop_count: u32,
+}
+
+/// How a server's power state is served: the four fields the API shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ServerView {
+    /// `status`: `ACTIVE`, `SHUTOFF`, `REBOOT`, …
+    pub status: &'static str,
+    /// `OS-EXT-STS:task_state`: the transition under way, if any.
+    pub task_state: Option<&'static str>,
+    /// `OS-EXT-STS:vm_state`.
+    pub vm_state: &'static str,
+    /// `OS-EXT-STS:power_state`: 1 running, 4 shut off, 0 no state.
+    pub power_state: i64,
+}
+
+impl ServerView {
+    const fn new(
+        status: &'static str,
+        task_state: Option<&'static str>,
+        vm_state: &'static str,
+        power_state: i64,
+    ) -> Self {
+        Self {
+            status,
+            task_state,
+            vm_state,
+            power_state,
+        }
+    }
+}
+
+impl Server {
+    /// Applies a transition whose end has come.
+    pub fn settle(&mut self, now: u64) {
+        if let Some(t) = self.transition {
+            if now >= t.end_ms {
+                if !t.fails {
+                    self.power = t.action.target();
+                }
+                self.updated_ms = t.end_ms;
+                self.transition = None;
+            }
+        }
+    }
+
+    /// The power fields as served.
+    pub fn view(&self) -> ServerView {
+        use PowerAction::{Reboot, Start, Stop};
+        match (self.power, self.transition.map(|t| t.action)) {
+            (Power::Shutoff, Some(Start)) => {
+                ServerView::new("SHUTOFF", Some("powering-on"), "stopped", 4)
+            }
+            (Power::Active, Some(Stop)) => {
+                ServerView::new("ACTIVE", Some("powering-off"), "active", 1)
+            }
+            (Power::Active, Some(Reboot(PowerType::Soft))) => {
+                ServerView::new("REBOOT", Some("rebooting"), "active", 1)
+            }
+            (Power::Active, Some(Reboot(PowerType::Hard))) => {
+                ServerView::new("HARD_REBOOT", Some("rebooting_hard"), "active", 1)
+            }
+            (Power::Active, _) => ServerView::new("ACTIVE", None, "active", 1),
+            (Power::Shutoff, _) => ServerView::new("SHUTOFF", None, "stopped", 4),
+            (Power::Error, _) => ServerView::new("ERROR", None, "error", 0),
+        }
+    }
+}
+
+/// One server for the admin API: as served, with its action counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerRecord {
+    pub server: ServerDetail,
+    pub start_count: u32,
+    pub stop_count: u32,
+}
+
+/// A validated [`ServerSpec`]: its power state and the transition it is in, if any.
+type ParsedSpec<'a> = (&'a ServerSpec, Power, Option<PowerAction>);
+
+/// Checks one spec: a known status, and a task state that fits it.
+fn parse_spec(s: &ServerSpec) -> Result<ParsedSpec<'_>, String> {
+    if s.id.trim().is_empty() {
+        return Err("a server id is empty".into());
+    }
+    let power = Power::parse(&s.status).ok_or_else(|| {
+        format!(
+            "server {}: status {:?} is not ACTIVE, SHUTOFF or ERROR",
+            s.id, s.status
+        )
+    })?;
+    let action = match (s.task_state.as_deref(), power) {
+        (None | Some(""), _) => None,
+        (Some("powering-on"), Power::Shutoff) => Some(PowerAction::Start),
+        (Some("powering-off"), Power::Active) => Some(PowerAction::Stop),
+        (Some(t), _) => {
+            return Err(format!(
+                "server {}: task_state {t:?} with status {} is not supported \
+                 (powering-on needs SHUTOFF, powering-off needs ACTIVE)",
+                s.id, s.status
+            ))
+        }
+    };
+    Ok((s, power, action))
+}
+
+/// The documented entry for an id a `server_id=` listing does not know.
+fn unknown_server(id: &str) -> ServerDetail {
+    ServerDetail {
+        id: id.to_string(),
+        name: None,
+        status: None,
+        task_state: None,
+        vm_state: None,
+        power_state: None,
+        locked: None,
+        fault: Some(ServerFault {
+            code: Some(serde_json::json!(404)),
+            message: Some(format!("Instance {id} could not be found.")),
+            details: None,
+            created: None,
+        }),
+        created: None,
+        updated: None,
+    }
+}
+
+impl State {
+    /// Creates `n` stopped servers with the deterministic ids `server_id_for_index(0..n)`.
+    pub fn create_generated(&mut self, n: usize) -> Vec<String> {
+        self.servers.reserve(n);
+        self.index.reserve(n);
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = server_id_for_index(i);
+            self.insert_server(&id, Some(format!("ecs-sim-{i}")), Power::Shutoff, false);
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// Adds a server, or resets the one with that id. Returns its index.
+    fn insert_server(
+        &mut self,
+        id: &str,
+        name: Option<String>,
+        power: Power,
+        locked: bool,
+    ) -> usize {
+        if let Some(&i) = self.index.get(id) {
+            let s = &mut self.servers[i as usize];
+            s.power = power;
+            s.locked = locked;
+            s.transition = None;
+            if let Some(n) = name {
+                s.name = n.into();
+            }
+            return i as usize;
+        }
+        let i = self.servers.len();
+        let id: Arc<str> = Arc::from(id);
+        self.servers.push(Server {
+            id: id.clone(),
+            name: name.unwrap_or_else(|| format!("ecs-sim-{i}")).into(),
+            power,
+            locked,
+            transition: None,
+            updated_ms: 0,
+            start_count: 0,
+            stop_count: 0,
+        });
+        self.index.insert(id, i as u32);
+        i
+    }
+
+    /// Adds (or resets) servers from specs; with `replace`, every other server goes first.
+    /// Nothing changes when a spec is refused. Returns the ids in the order given.
+    pub fn load_servers(
+        &mut self,
+        specs: &[ServerSpec],
+        replace: bool,
+    ) -> Result<Vec<String>, String> {
+        let parsed = specs
+            .iter()
+            .map(parse_spec)
+            .collect::<Result<Vec<_>, _>>()?;
+        if replace {
+            self.servers.clear();
+            self.index.clear();
+        }
+        let now = self.now_ms();
+        let mut ids = Vec::with_capacity(parsed.len());
+        for (s, power, action) in parsed {
+            let i = self.insert_server(&s.id, s.name.clone(), power, s.locked);
+            if let Some(action) = action {
+                let end_ms = self.draw_end(action, now, false);
+                self.servers[i].transition = Some(Transition {
+                    action,
+                    end_ms,
+                    fails: false,
+                });
+            }
+            self.servers[i].updated_ms = now;
+            ids.push(s.id.clone());
+        }
+        Ok(ids)
+    }
+
+    /// A random end for a transition of `action` starting at `now` (scaled by
+    /// `time_scale`), or [`NEVER`].
+    pub(super) fn draw_end(&mut self, action: PowerAction, now: u64, never: bool) -> u64 {
+        if never {
+            return NEVER;
+        }
+        let [lo, hi] = action.duration_ms(&self.knobs);
+        let raw = if hi > lo {
+            self.rng.gen_range(lo..=hi)
+        } else {
+            lo
+        };
+        let scaled = (raw as f64 * self.knobs.time_scale).round() as u64;
+        now.saturating_add(scaled)
+    }
+
+    pub fn server_ids(&self) -> Vec<String> {
+        self.servers.iter().map(|s| s.id.to_string()).collect()
+    }
+
+    fn detail_of(&mut self, i: usize, now: u64) -> ServerDetail {
+        self.servers[i].settle(now);
+        let s = &self.servers[i];
+        let view = s.view();
+        let fault = (s.power == Power::Error).then(|| ServerFault {
+            code: Some(serde_json::json!(500)),
+            message: Some("The server is in the ERROR state (simulated).".into()),
+            details: None,
+            created: Some(self.server_time(s.updated_ms)),
+        });
+        ServerDetail {
+            id: s.id.to_string(),
+            name: Some(s.name.to_string()),
+            status: Some(view.status.into()),
+            task_state: view.task_state.map(Into::into),
+            vm_state: Some(view.vm_state.into()),
+            power_state: Some(view.power_state),
+            locked: Some(s.locked),
+            fault,
+            created: Some(self.server_time(0)),
+            updated: Some(self.server_time(s.updated_ms)),
+        }
+    }
+
+    /// One server, or `None` when unknown.
+    pub fn show_server(&mut self, id: &str) -> Option<ServerDetail> {
+        let now = self.now_ms();
+        let i = *self.index.get(id)? as usize;
+        Some(self.detail_of(i, now))
+    }
+
+    /// `server_id=` listing: one entry per id, in the order asked; unknown ids get the
+    /// documented null entry with a fault.
+    pub fn list_by_ids(&mut self, ids: &[String]) -> Vec<ServerDetail> {
+        let now = self.now_ms();
+        ids.iter()
+            .map(|id| match self.index.get(id.as_str()) {
+                Some(&i) => self.detail_of(i as usize, now),
+                None => unknown_server(id),
+            })
+            .collect()
+    }
+
+    /// A page of servers in creation order, optionally filtered by status and a name
+    /// substring. `page` starts at 1. Returns (total matching, page).
+    pub fn list_page(
+        &mut self,
+        limit: usize,
+        page: usize,
+        status: Option<&str>,
+        name: Option<&str>,
+    ) -> (u64, Vec<ServerDetail>) {
+        let now = self.now_ms();
+        let skip = page.saturating_sub(1).saturating_mul(limit);
+        if status.is_none() && name.is_none() {
+            let total = self.servers.len();
+            let end = skip.saturating_add(limit).min(total);
+            let items = (skip.min(total)..end)
+                .map(|i| self.detail_of(i, now))
+                .collect();
+            return (total as u64, items);
+        }
+        let matching = self.matching(now, status, name);
+        let total = matching.len() as u64;
+        let items = matching
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|i| self.detail_of(i, now))
+            .collect();
+        (total, items)
+    }
+
+    /// The indexes of the servers with that displayed status and a name containing `name`.
+    fn matching(&mut self, now: u64, status: Option<&str>, name: Option<&str>) -> Vec<usize> {
+        let mut matching = Vec::new();
+        for (i, s) in self.servers.iter_mut().enumerate() {
+            s.settle(now);
+            let ok_status = status.is_none_or(|st| s.view().status == st);
+            let ok_name = name.is_none_or(|n| s.name.contains(n));
+            if ok_status && ok_name {
+                matching.push(i);
+            }
+        }
+        matching
+    }
+
+    /// The server as served, with its start and stop counts, for the admin API.
+    pub fn server_record(&mut self, id: &str) -> Option<ServerRecord> {
+        let server = self.show_server(id)?;
+        let s = &self.servers[*self.index.get(id)? as usize];
+        Some(ServerRecord {
+            server,
+            start_count: s.start_count,
+            stop_count: s.stop_count,
+        })
+    }
+
+    /// Servers per displayed status.
+    pub fn server_counts(&mut self) -> HashMap<&'static str, u64> {
+        let now = self.now_ms();
+        let mut counts = HashMap::new();
+        for s in &mut self.servers {
+            s.settle(now);
+            *counts.entry(s.view().status).or_insert(0) += 1;
+        }
+        counts
+    }
+}
