@@ -1018,4 +1018,3 @@ fn parse_job_id(s: &str) -> Option<u128> {
     }
     u128::from_str_radix(s, 16).ok()
 }
-
