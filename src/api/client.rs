@@ -41,10 +41,6 @@
 //! non-JSON body) is [`ApiError::InvalidResponse`]. Redirects are not followed (a signed
 //! request must not go elsewhere); a 3xx is an `InvalidResponse` too.
 
-// `ApiError` is the crate's one error type (~170 bytes, with its strings); the public
-// signatures return it by value.
-#![allow(clippy::result_large_err)]
-
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

@@ -2,10 +2,6 @@
 //! Each checks its arguments before anything is sent, builds its [`Call`] and reads the
 //! answer's JSON; sending, retrying and classifying failures is the client's.
 
-// `ApiError` is the crate's one error type (~170 bytes, with its strings); the public
-// signatures return it by value.
-#![allow(clippy::result_large_err)]
-
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
@@ -178,7 +174,7 @@ impl EcsClient {
     /// The `job_id` of a batch action's 2xx answer; `InvalidResponse` when it has none.
     fn job_id_of(&self, call: &Call, answer: &Answer) -> Result<String, ApiError> {
         let status = answer.status;
-        let invalid = |message| Err(self.invalid_response(call, message, answer));
+        let invalid = |message| Err(self.invalid_answer(call, message, answer.request_id.clone()));
         if answer.body.iter().all(u8::is_ascii_whitespace) {
             return invalid(format!("HTTP {status} with an empty body: no job_id"));
         }
@@ -202,17 +198,8 @@ impl EcsClient {
                 answer.status,
                 truncate_lossy(&answer.body, MAX_RAW_BODY)
             );
-            self.invalid_response(call, message, answer)
+            self.invalid_answer(call, message, answer.request_id.clone())
         })
-    }
-
-    fn invalid_response(&self, call: &Call, message: String, answer: &Answer) -> ApiError {
-        ApiError::InvalidResponse {
-            method: call.method.to_string(),
-            path: self.wire_path(call),
-            message,
-            request_id: answer.request_id.clone(),
-        }
     }
 }
 

@@ -367,147 +367,99 @@ mod tests {
         assert_eq!(p.next_step(0, &e, Instant::now(), None), NextStep::GiveUp);
     }
 
-    /// One row per kind of failure: what a read (GET) and a batch action (POST) may do next.
-    #[test]
-    fn disposition_table() {
-        use Disposition::{Fatal, ResolveByReading as Read, Retry};
-        let http = |status: u16, code: &str| ApiError::Http {
-            method: String::new(),
-            path: String::new(),
+    fn http(status: u16, code: &str) -> ApiError {
+        ApiError::Http {
+            method: "POST".into(),
+            path: "/p".into(),
             status,
             code: code.into(),
             message: String::new(),
             request_id: None,
             retry_after: None,
-        };
-        let (m, p, s) = (String::new, String::new, String::new);
-        let rows: Vec<(&str, ApiError, Disposition, Disposition)> = vec![
+        }
+    }
+
+    /// One error of each kind that is not an HTTP answer.
+    fn failure(kind: &str) -> ApiError {
+        let (method, path, message, endpoint) = (
+            "POST".to_string(),
+            "/p".to_string(),
+            String::new(),
+            "http://x".to_string(),
+        );
+        match kind {
+            "connect" => ApiError::Connect {
+                method,
+                path,
+                endpoint,
+                message,
+            },
+            "certificate" => ApiError::Certificate {
+                method,
+                path,
+                endpoint,
+                message,
+            },
+            "no answer" => ApiError::NoAnswer {
+                method,
+                path,
+                message,
+            },
+            "outcome unknown" => ApiError::OutcomeUnknown {
+                method,
+                path,
+                message,
+            },
+            "invalid response" => ApiError::InvalidResponse {
+                method,
+                path,
+                message,
+                request_id: None,
+            },
+            "invalid argument" => ApiError::InvalidArgument(message),
+            "project lookup" => ApiError::ProjectLookup {
+                region: path,
+                message,
+            },
+            "deadline after a lost answer" => ApiError::DeadlineExceeded {
+                what: path,
+                last_error: Some(Box::new(failure("outcome unknown"))),
+            },
+            "cancelled" => ApiError::Cancelled(path),
+            other => unreachable!("no sample failure {other:?}"),
+        }
+    }
+
+    /// One row per kind of failure: what a read (GET) and a batch action (POST) may do next.
+    #[test]
+    fn disposition_table() {
+        use Disposition::{Fatal, ResolveByReading as Read, Retry};
+        #[rustfmt::skip]
+        let rows = [
             ("throttled 429", http(429, codes::THROTTLED), Retry, Retry),
             ("429 without a code", http(429, "429"), Retry, Retry),
             ("unavailable 503", http(503, "503"), Retry, Retry),
             ("busy Ecs.0603 at 501", http(501, codes::BUSY), Retry, Retry),
-            (
-                "throttled code at 400",
-                http(400, codes::THROTTLED),
-                Retry,
-                Retry,
-            ),
+            ("throttled code at 400", http(400, codes::THROTTLED), Retry, Retry),
             ("500", http(500, "500"), Retry, Read),
             ("502", http(502, "502"), Retry, Read),
-            (
-                "504 backend timeout",
-                http(504, codes::BACKEND_TIMEOUT),
-                Retry,
-                Read,
-            ),
-            (
-                "backend timeout at 400",
-                http(400, codes::BACKEND_TIMEOUT),
-                Retry,
-                Read,
-            ),
-            (
-                "state conflict 400",
-                http(400, codes::STATE_CONFLICT),
-                Fatal,
-                Read,
-            ),
-            (
-                "state conflict at 409",
-                http(409, codes::STATE_CONFLICT),
-                Fatal,
-                Fatal,
-            ),
+            ("504 backend timeout", http(504, codes::BACKEND_TIMEOUT), Retry, Read),
+            ("backend timeout at 400", http(400, codes::BACKEND_TIMEOUT), Retry, Read),
+            ("state conflict 400", http(400, codes::STATE_CONFLICT), Fatal, Read),
+            ("state conflict at 409", http(409, codes::STATE_CONFLICT), Fatal, Fatal),
             ("bad request", http(400, codes::REQUEST_ERROR), Fatal, Fatal),
-            (
-                "not found",
-                http(404, codes::SERVER_NOT_FOUND),
-                Fatal,
-                Fatal,
-            ),
+            ("not found", http(404, codes::SERVER_NOT_FOUND), Fatal, Fatal),
             ("auth failed", http(401, codes::AUTH_FAILED), Fatal, Fatal),
-            (
-                "connect",
-                ApiError::Connect {
-                    method: m(),
-                    path: p(),
-                    endpoint: s(),
-                    message: s(),
-                },
-                Retry,
-                Retry,
-            ),
-            (
-                "no answer",
-                ApiError::NoAnswer {
-                    method: m(),
-                    path: p(),
-                    message: s(),
-                },
-                Retry,
-                Read,
-            ),
-            (
-                "outcome unknown",
-                ApiError::OutcomeUnknown {
-                    method: m(),
-                    path: p(),
-                    message: s(),
-                },
-                Fatal,
-                Read,
-            ),
-            (
-                "invalid response",
-                ApiError::InvalidResponse {
-                    method: m(),
-                    path: p(),
-                    message: s(),
-                    request_id: None,
-                },
-                Fatal,
-                Read,
-            ),
-            (
-                "certificate",
-                ApiError::Certificate {
-                    method: m(),
-                    path: p(),
-                    endpoint: s(),
-                    message: s(),
-                },
-                Fatal,
-                Fatal,
-            ),
-            (
-                "invalid argument",
-                ApiError::InvalidArgument(s()),
-                Fatal,
-                Fatal,
-            ),
-            (
-                "project lookup",
-                ApiError::ProjectLookup {
-                    region: s(),
-                    message: s(),
-                },
-                Fatal,
-                Fatal,
-            ),
-            (
-                "deadline after a lost answer",
-                ApiError::DeadlineExceeded {
-                    what: s(),
-                    last_error: Some(Box::new(ApiError::OutcomeUnknown {
-                        method: m(),
-                        path: p(),
-                        message: s(),
-                    })),
-                },
-                Fatal,
-                Fatal,
-            ),
-            ("cancelled", ApiError::Cancelled(s()), Fatal, Fatal),
+            ("connect", failure("connect"), Retry, Retry),
+            // A POST's lost answer is reported as `OutcomeUnknown`; the row keeps the table whole.
+            ("no answer", failure("no answer"), Retry, Read),
+            ("outcome unknown", failure("outcome unknown"), Fatal, Read),
+            ("invalid response", failure("invalid response"), Fatal, Read),
+            ("certificate", failure("certificate"), Fatal, Fatal),
+            ("invalid argument", failure("invalid argument"), Fatal, Fatal),
+            ("project lookup", failure("project lookup"), Fatal, Fatal),
+            ("deadline after a lost answer", failure("deadline after a lost answer"), Fatal, Fatal),
+            ("cancelled", failure("cancelled"), Fatal, Fatal),
         ];
         for (what, error, get, post) in rows {
             assert_eq!(disposition(&Method::GET, &error), get, "GET, {what}");
@@ -520,32 +472,12 @@ mod tests {
     fn post_resend_rule() {
         let may_retry =
             |method: &Method, e: &ApiError| disposition(method, e) == Disposition::Retry;
-        let http = |status: u16, code: &str| ApiError::Http {
-            method: "POST".into(),
-            path: "/p".into(),
-            status,
-            code: code.into(),
-            message: String::new(),
-            request_id: None,
-            retry_after: None,
-        };
         assert!(may_retry(&Method::POST, &http(429, codes::THROTTLED)));
         assert!(may_retry(&Method::POST, &http(503, "503")));
         assert!(may_retry(&Method::POST, &http(501, codes::BUSY)));
         assert!(!may_retry(&Method::POST, &http(400, codes::REQUEST_ERROR)));
-        let unknown = ApiError::OutcomeUnknown {
-            method: "POST".into(),
-            path: "/p".into(),
-            message: String::new(),
-        };
-        assert!(!may_retry(&Method::POST, &unknown));
-        let connect = ApiError::Connect {
-            method: "POST".into(),
-            path: "/p".into(),
-            endpoint: "http://x".into(),
-            message: String::new(),
-        };
-        assert!(may_retry(&Method::POST, &connect));
+        assert!(!may_retry(&Method::POST, &failure("outcome unknown")));
+        assert!(may_retry(&Method::POST, &failure("connect")));
         assert!(may_retry(&Method::GET, &http(502, "502")));
         assert!(!may_retry(
             &Method::GET,

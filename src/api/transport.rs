@@ -3,10 +3,6 @@
 //! failure may then be retried is [`super::retry`]'s to say; this file only reports what
 //! happened, asking the same file which failures leave a request's outcome unknown.
 
-// `ApiError` is the crate's one error type (~170 bytes, with its strings); the functions
-// return it by value.
-#![allow(clippy::result_large_err)]
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -255,7 +251,13 @@ impl EcsClient {
         }
     }
 
-    fn invalid_answer(&self, call: &Call, message: String, request_id: Option<String>) -> ApiError {
+    /// An `InvalidResponse` to `call`.
+    pub(super) fn invalid_answer(
+        &self,
+        call: &Call,
+        message: String,
+        request_id: Option<String>,
+    ) -> ApiError {
         ApiError::InvalidResponse {
             method: call.method.to_string(),
             path: self.wire_path(call),
@@ -275,21 +277,18 @@ impl EcsClient {
         let message = error_chain(e);
         if !after_status {
             if let Some(why) = certificate_error(e) {
-                let endpoint = endpoint();
-                let message = why;
                 return ApiError::Certificate {
                     method,
                     path,
-                    endpoint,
-                    message,
+                    endpoint: endpoint(),
+                    message: why,
                 };
             }
             if e.is_connect() {
-                let endpoint = endpoint();
                 return ApiError::Connect {
                     method,
                     path,
-                    endpoint,
+                    endpoint: endpoint(),
                     message,
                 };
             }
