@@ -1,7 +1,7 @@
-//! One attempt of a call: sign it, send it, and classify what came back (an answer, an error
-//! answer, or a failure of the exchange) into an [`Answer`] or an [`ApiError`]. Whether a
-//! failure may then be retried is [`super::retry`]'s to say; this file only reports what
-//! happened, asking the same file which failures leave a request's outcome unknown.
+//! One attempt of a call: sign it, send it, and classify what came back (a 2xx, an error
+//! answer, or a failure of the exchange) into an answer or an [`ApiError`]. Whether a failure
+//! may then be retried is [`super::retry`]'s to say; this file reports what happened, asking
+//! that file's rules which failures leave a request's outcome unknown.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
