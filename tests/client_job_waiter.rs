@@ -86,11 +86,13 @@ async fn walks_init_running_success() {
     assert!(outcomes.iter().all(|o| o.status == JobStatus::Success));
     assert!(outcomes.iter().all(|o| o.error_code.is_none()));
     stub.assert_all_signed();
-    // Gaps: 5 ms first, then 7.5 ms, 11.25 ms (lower bounds only: sleeps never end early).
+    // Gaps: 5 ms first, then 7.5 ms, 11.25 ms. Each read is due a gap after the previous
+    // read began, and a read arrives no earlier than it began, so the sums are lower bounds
+    // of the arrivals (the gaps between arrivals are not: one read may arrive late).
     let seen = stub.seen();
     assert!(seen[0].at - started >= Duration::from_millis(5));
-    assert!(seen[1].at - seen[0].at >= Duration::from_millis(7));
-    assert!(seen[2].at - seen[1].at >= Duration::from_millis(11));
+    assert!(seen[1].at - started >= Duration::from_micros(12_500));
+    assert!(seen[2].at - started >= Duration::from_micros(23_750));
 }
 
 #[tokio::test]

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use common_stub::*;
 use serde_json::json;
-use terraform_provider_ecs::api::client::Clock;
 use terraform_provider_ecs::api::models::PowerType;
 use terraform_provider_ecs::api::signer::canonical_query;
+use terraform_provider_ecs::api::Clock;
 use terraform_provider_ecs::api::{ApiError, ClientConfig, Credentials, EcsClient, Endpoints};
 use time::macros::datetime;
 
@@ -312,27 +312,27 @@ async fn id_counts_are_checked_before_sending() {
     let many: Vec<String> = (0..1001).map(|i| format!("s{i}")).collect();
     assert!(matches!(
         client.batch_start(&[]).await,
-        Err(ApiError::Config(_))
+        Err(ApiError::InvalidArgument(_))
     ));
     assert!(matches!(
         client.batch_start(&many).await,
-        Err(ApiError::Config(_))
+        Err(ApiError::InvalidArgument(_))
     ));
     assert!(matches!(
         client.batch_reboot(&many, PowerType::Soft).await,
-        Err(ApiError::Config(_))
+        Err(ApiError::InvalidArgument(_))
     ));
     assert!(matches!(
         client.list_servers_by_ids(&many[..101]).await,
-        Err(ApiError::Config(_))
+        Err(ApiError::InvalidArgument(_))
     ));
     assert!(matches!(
         client.list_servers_by_ids(&[]).await,
-        Err(ApiError::Config(_))
+        Err(ApiError::InvalidArgument(_))
     ));
     assert!(matches!(
         client.show_job("").await,
-        Err(ApiError::Config(_))
+        Err(ApiError::InvalidArgument(_))
     ));
     assert_eq!(stub.count(), 0);
     client.batch_start(&many[..1000]).await.expect("1000 ids");
@@ -352,12 +352,12 @@ async fn ecs_calls_need_a_project_id() {
     let client = EcsClient::new(cfg).expect("client");
     assert_eq!(client.project_id(), None);
     match client.batch_start(&ids(&["a"])).await {
-        Err(ApiError::Config(m)) => assert!(m.contains("project id"), "{m}"),
+        Err(ApiError::InvalidArgument(m)) => assert!(m.contains("project id"), "{m}"),
         other => panic!("unexpected {other:?}"),
     }
     assert!(matches!(
         client.show_job("j").await,
-        Err(ApiError::Config(_))
+        Err(ApiError::InvalidArgument(_))
     ));
     assert_eq!(stub.count(), 0);
 }
@@ -493,20 +493,32 @@ fn debug_output_holds_no_secret() {
 fn bad_configuration_is_rejected() {
     let mut cfg = config("http://127.0.0.1:9");
     cfg.credentials = Credentials::new("", SK);
-    assert!(matches!(EcsClient::new(cfg), Err(ApiError::Config(_))));
+    assert!(matches!(
+        EcsClient::new(cfg),
+        Err(ApiError::InvalidArgument(_))
+    ));
     let mut cfg = config("http://127.0.0.1:9");
     cfg.credentials = Credentials::new(AK, "");
-    assert!(matches!(EcsClient::new(cfg), Err(ApiError::Config(_))));
+    assert!(matches!(
+        EcsClient::new(cfg),
+        Err(ApiError::InvalidArgument(_))
+    ));
     let mut cfg = config("http://127.0.0.1:9");
     cfg.request_timeout = Duration::ZERO;
-    assert!(matches!(EcsClient::new(cfg), Err(ApiError::Config(_))));
+    assert!(matches!(
+        EcsClient::new(cfg),
+        Err(ApiError::InvalidArgument(_))
+    ));
     let mut cfg = config("http://127.0.0.1:9");
     cfg.user_agent = "bad\nagent".into();
-    assert!(matches!(EcsClient::new(cfg), Err(ApiError::Config(_))));
+    assert!(matches!(
+        EcsClient::new(cfg),
+        Err(ApiError::InvalidArgument(_))
+    ));
     let mut cfg = config("http://127.0.0.1:9");
     cfg.endpoints.ecs = url::Url::parse("ftp://x").expect("url");
     match EcsClient::new(cfg) {
-        Err(ApiError::Config(m)) => assert!(m.contains("ftp://x"), "{m}"),
+        Err(ApiError::InvalidArgument(m)) => assert!(m.contains("ftp://x"), "{m}"),
         other => panic!("unexpected {other:?}"),
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common_stub::*;
 use serde_json::json;
-use terraform_provider_ecs::api::client::Clock;
 use terraform_provider_ecs::api::error::MAX_RAW_BODY;
+use terraform_provider_ecs::api::Clock;
 use terraform_provider_ecs::api::{ApiError, EcsClient, RetryPolicy};
 use time::format_description::well_known::Rfc2822;
 use time::macros::datetime;

@@ -1,9 +1,15 @@
-//! The one error type of the API client, and its transient/fatal taxonomy.
+//! The one error type of the API client. Which errors are retried, re-sent or resolved by
+//! reading is decided in [`super::retry`], not here.
 
 use std::time::Duration;
 
+use reqwest::Method;
+
+use super::codes;
+use super::retry::{disposition, Disposition};
+
 /// Error codes that mean "try again later" whatever their HTTP status.
-pub const TRANSIENT_CODES: &[&str] = &["Ecs.0603", "APIGW.0201", "APIGW.0308"];
+pub const TRANSIENT_CODES: &[&str] = &[codes::BUSY, codes::BACKEND_TIMEOUT, codes::THROTTLED];
 
 /// Longest raw body kept in an error when the body is not a JSON error.
 pub const MAX_RAW_BODY: usize = 512;
@@ -67,9 +73,10 @@ pub enum ApiError {
     /// The IAM project lookup found zero or several projects for the region.
     #[error("project lookup for region {region:?}: {message}")]
     ProjectLookup { region: String, message: String },
-    /// Invalid client configuration (endpoint URL, ids).
+    /// A value given to the client cannot be used: its configuration (endpoint, credentials,
+    /// timeout) or a call's arguments (server ids, job id). Found before anything is sent.
     #[error("{0}")]
-    Config(String),
+    InvalidArgument(String),
     /// The caller's deadline passed before an answer could be had.
     #[error("{what}: deadline reached{}", last_error_suffix(.last_error))]
     DeadlineExceeded {
@@ -94,17 +101,11 @@ fn last_error_suffix(e: &Option<Box<ApiError>>) -> String {
 }
 
 impl ApiError {
-    /// Transient errors are worth retrying: 429, 5xx, `Ecs.0603`, `APIGW.0201`,
-    /// `APIGW.0308`, connect errors and unanswered GETs. Every other 4xx is fatal, and so are
-    /// unknown POST outcomes, invalid responses and configuration errors.
+    /// Transient errors are worth retrying on a read: 429, 5xx, [`TRANSIENT_CODES`], connect
+    /// errors and unanswered GETs. Every other 4xx is fatal, and so are unknown POST outcomes,
+    /// invalid responses and invalid arguments. (The table in [`super::retry`] decides.)
     pub fn is_transient(&self) -> bool {
-        match self {
-            ApiError::Http { status, code, .. } => {
-                *status == 429 || *status >= 500 || TRANSIENT_CODES.contains(&code.as_str())
-            }
-            ApiError::Connect { .. } | ApiError::NoAnswer { .. } => true,
-            _ => false,
-        }
+        disposition(&Method::GET, self) == Disposition::Retry
     }
 
     pub fn status(&self) -> Option<u16> {

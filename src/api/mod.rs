@@ -1,22 +1,47 @@
 //! The Huawei Cloud ECS API: signing, wire models, a retrying client and the job waiter.
 //! Nothing here knows about Terraform.
+//!
+//! One file, one concern:
+//! - `client`: [`EcsClient`] and [`ClientConfig`]: building a client, the retry loop.
+//! - `operations`: the API calls (`batch_start`, `show_job`, `list_servers_by_ids`, …).
+//! - `transport`: one attempt: signing, sending, classifying the answer or the failure.
+//! - `retry`: which failures are retried, re-sent or resolved by reading ([`disposition`]),
+//!   and the backoff ([`RetryPolicy`]).
+//! - `endpoint`: [`Endpoints`] and the one endpoint URL check (validate and configure).
+//! - `clock`: the [`Clock`] that dates signatures.
+//! - `codes`: every error code, as constants.
+//! - `error`: [`ApiError`], the one error type, and error-body parsing.
+//! - `job_waiter`: polling a job until it ends ([`JobWaiter`]).
+//! - `limits`: a run's deadline and interrupt, carried together ([`Limits`]).
+//! - `models`: the wire models, shared with ecs-sim.
+//! - `credentials`, `secret`, `signer`: the keys, a redacting secret, and SDK-HMAC-SHA256.
+
+// `ApiError` is the crate's one error type (~170 bytes, with its strings); the public
+// signatures return it by value, so that callers match on it without unboxing.
+#![allow(clippy::result_large_err)]
 
 pub mod client;
+pub mod clock;
 pub mod codes;
 pub mod credentials;
+pub mod endpoint;
 pub mod error;
 pub mod job_waiter;
 pub mod limits;
 pub mod models;
+mod operations;
 pub mod retry;
 pub mod secret;
 pub mod signer;
+pub mod transport;
 
-pub use client::{ClientConfig, EcsClient, Endpoints};
+pub use client::{ClientConfig, EcsClient};
+pub use clock::Clock;
 pub use credentials::Credentials;
+pub use endpoint::Endpoints;
 pub use error::ApiError;
 pub use job_waiter::{JobReport, JobWaiter, PollPolicy, ServerOutcome, WaitEnd};
 pub use limits::{Limits, Stop};
-pub use retry::RetryPolicy;
+pub use retry::{disposition, Disposition, RetryPolicy};
 pub use secret::Secret;
 pub use signer::Signer;

@@ -1,7 +1,20 @@
-//! Retry policy: exponential backoff with jitter, `Retry-After` honoured, bounded by a count
-//! and by the caller's deadline.
+//! Which failures may be tried again, and how long to wait before doing so.
 //!
-//! The delay before retry number `n` (0 for the first retry) is
+//! # Retry, resolve by reading, or give up
+//!
+//! [`disposition`] is the one table that decides what a failure allows. Reads (every method
+//! but `POST`: jobs, servers, the IAM lookup) are idempotent, so every transient failure is
+//! [`Disposition::Retry`]. A batch action (`POST`) is not: starting a batch twice submits two
+//! jobs. It is re-sent only when it provably was not carried out (nothing was sent, or the
+//! answer says it was refused before being acted on); when it may have been carried out, or
+//! was accepted with an answer that cannot be used, or ran into a state conflict, the caller
+//! must [`Disposition::ResolveByReading`] the servers' states instead. Everything else is
+//! [`Disposition::Fatal`].
+//!
+//! # Backoff
+//!
+//! Exponential backoff with jitter, `Retry-After` honoured, bounded by a count and by the
+//! caller's deadline. The delay before retry number `n` (0 for the first retry) is
 //!
 //! * `step = min(max_delay, base_delay × 2ⁿ)`, then *equal jitter*: a uniformly random value
 //!   in `[step / 2, step]`, so that many clients that failed together do not retry together
@@ -13,18 +26,102 @@
 //! A sleep that would end at or after the caller's deadline is not started: the call ends
 //! with `ApiError::DeadlineExceeded` carrying the last error.
 
-// `ApiError` is the crate's one error type (~170 bytes, with its strings); the public
-// signatures return it by value, as the contract fixes.
-#![allow(clippy::result_large_err)]
-
 use std::time::Duration;
 
 use rand::Rng;
+use reqwest::Method;
 use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-use super::error::ApiError;
+use super::codes;
+use super::error::{ApiError, TRANSIENT_CODES};
+
+/// The retries a client makes after the first attempt unless told otherwise (the provider's
+/// `max_retries` default).
+pub const DEFAULT_MAX_RETRIES: u32 = 5;
+
+/// What a failed request allows its caller to do next (see [`disposition`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Safe to send again: a read, or a `POST` that provably was not carried out.
+    Retry,
+    /// A `POST` that may have been carried out, or whose answer cannot be used: never re-send
+    /// it; read the servers' states to learn what happened.
+    ResolveByReading,
+    /// Neither retrying nor reading can help.
+    Fatal,
+}
+
+/// The rules for every failure, by method (see the module documentation).
+///
+/// * `Connect` (nothing was sent) → `Retry` for any method;
+/// * an error answer that proves the request was not acted on ([`Answered::NotActedOn`]: 429,
+///   503, `Ecs.0603`, `APIGW.0308`) → `Retry` for any method;
+/// * a read that got no answer, or an answer that may come after the backend acted
+///   ([`Answered::MayHaveActed`]) → `Retry`; for a `POST` the same → `ResolveByReading`
+///   (the transport reports it as `OutcomeUnknown`);
+/// * a `POST` with `OutcomeUnknown`, `InvalidResponse`, or HTTP 400 `Ecs.0100` (a server's
+///   state conflicts with the action) → `ResolveByReading`;
+/// * anything else (other 4xx, certificates, invalid arguments, deadlines, …) → `Fatal`.
+pub fn disposition(method: &Method, error: &ApiError) -> Disposition {
+    let read = is_idempotent(method);
+    match error {
+        ApiError::Connect { .. } => Disposition::Retry,
+        ApiError::Http { status, code, .. } => answer_disposition(read, *status, code),
+        ApiError::NoAnswer { .. } if read => Disposition::Retry,
+        ApiError::NoAnswer { .. }
+        | ApiError::OutcomeUnknown { .. }
+        | ApiError::InvalidResponse { .. }
+            if !read =>
+        {
+            Disposition::ResolveByReading
+        }
+        _ => Disposition::Fatal,
+    }
+}
+
+fn answer_disposition(read: bool, status: u16, code: &str) -> Disposition {
+    match error_answer(status, code) {
+        Answered::NotActedOn => Disposition::Retry,
+        Answered::MayHaveActed if read => Disposition::Retry,
+        Answered::MayHaveActed => Disposition::ResolveByReading,
+        Answered::Refused if !read && status == 400 && code == codes::STATE_CONFLICT => {
+            Disposition::ResolveByReading
+        }
+        Answered::Refused => Disposition::Fatal,
+    }
+}
+
+/// Whether sending a request twice is the same as sending it once. Every call but the batch
+/// actions (`POST …/cloudservers/action`) is a read.
+pub fn is_idempotent(method: &Method) -> bool {
+    *method != Method::POST
+}
+
+/// What an error answer (HTTP status 400 or more, and its code) proves about the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// Refused before it was acted on: throttled (429, `APIGW.0308`), unavailable (503), or
+    /// busy (`Ecs.0603`, "retry in a minute").
+    NotActedOn,
+    /// Failed past the gateway (any other 5xx, `APIGW.0201` backend timeout): the backend may
+    /// have acted before failing.
+    MayHaveActed,
+    /// Turned down by the service (any other 4xx): the same request gets the same answer.
+    Refused,
+}
+
+/// Classifies an error answer (see [`Answered`]).
+pub fn error_answer(status: u16, code: &str) -> Answered {
+    if status == 429 || status == 503 || code == codes::BUSY || code == codes::THROTTLED {
+        Answered::NotActedOn
+    } else if status >= 500 || TRANSIENT_CODES.contains(&code) {
+        Answered::MayHaveActed
+    } else {
+        Answered::Refused
+    }
+}
 
 /// The longest `Retry-After` the client waits for; beyond it the error is returned at once
 /// (a server asking for a pause this long is not going to be outwaited by a Terraform run).
@@ -32,7 +129,8 @@ pub const MAX_HONOURED_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Retries after the first attempt (the provider's `max_retries`, default 5).
+    /// Retries after the first attempt (the provider's `max_retries`,
+    /// default [`DEFAULT_MAX_RETRIES`]).
     pub max_retries: u32,
     /// First backoff.
     pub base_delay: Duration,
@@ -43,7 +141,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            max_retries: 5,
+            max_retries: DEFAULT_MAX_RETRIES,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(20),
         }
@@ -267,5 +365,123 @@ mod tests {
         let p = policy();
         let e = http_error(Some(MAX_HONOURED_RETRY_AFTER + Duration::from_secs(1)));
         assert_eq!(p.next_step(0, &e, Instant::now(), None), NextStep::GiveUp);
+    }
+
+    fn http(status: u16, code: &str) -> ApiError {
+        ApiError::Http {
+            method: "POST".into(),
+            path: "/p".into(),
+            status,
+            code: code.into(),
+            message: String::new(),
+            request_id: None,
+            retry_after: None,
+        }
+    }
+
+    /// One error of each kind that is not an HTTP answer.
+    fn failure(kind: &str) -> ApiError {
+        let (method, path, message, endpoint) = (
+            "POST".to_string(),
+            "/p".to_string(),
+            String::new(),
+            "http://x".to_string(),
+        );
+        match kind {
+            "connect" => ApiError::Connect {
+                method,
+                path,
+                endpoint,
+                message,
+            },
+            "certificate" => ApiError::Certificate {
+                method,
+                path,
+                endpoint,
+                message,
+            },
+            "no answer" => ApiError::NoAnswer {
+                method,
+                path,
+                message,
+            },
+            "outcome unknown" => ApiError::OutcomeUnknown {
+                method,
+                path,
+                message,
+            },
+            "invalid response" => ApiError::InvalidResponse {
+                method,
+                path,
+                message,
+                request_id: None,
+            },
+            "invalid argument" => ApiError::InvalidArgument(message),
+            "project lookup" => ApiError::ProjectLookup {
+                region: path,
+                message,
+            },
+            "deadline after a lost answer" => ApiError::DeadlineExceeded {
+                what: path,
+                last_error: Some(Box::new(failure("outcome unknown"))),
+            },
+            "cancelled" => ApiError::Cancelled(path),
+            other => unreachable!("no sample failure {other:?}"),
+        }
+    }
+
+    /// One row per kind of failure: what a read (GET) and a batch action (POST) may do next.
+    #[test]
+    fn disposition_table() {
+        use Disposition::{Fatal, ResolveByReading as Read, Retry};
+        #[rustfmt::skip]
+        let rows = [
+            ("throttled 429", http(429, codes::THROTTLED), Retry, Retry),
+            ("429 without a code", http(429, "429"), Retry, Retry),
+            ("unavailable 503", http(503, "503"), Retry, Retry),
+            ("busy Ecs.0603 at 501", http(501, codes::BUSY), Retry, Retry),
+            ("throttled code at 400", http(400, codes::THROTTLED), Retry, Retry),
+            ("500", http(500, "500"), Retry, Read),
+            ("502", http(502, "502"), Retry, Read),
+            ("504 backend timeout", http(504, codes::BACKEND_TIMEOUT), Retry, Read),
+            ("backend timeout at 400", http(400, codes::BACKEND_TIMEOUT), Retry, Read),
+            ("state conflict 400", http(400, codes::STATE_CONFLICT), Fatal, Read),
+            ("state conflict at 409", http(409, codes::STATE_CONFLICT), Fatal, Fatal),
+            ("bad request", http(400, codes::REQUEST_ERROR), Fatal, Fatal),
+            ("not found", http(404, codes::SERVER_NOT_FOUND), Fatal, Fatal),
+            ("auth failed", http(401, codes::AUTH_FAILED), Fatal, Fatal),
+            ("connect", failure("connect"), Retry, Retry),
+            // A POST's lost answer is reported as `OutcomeUnknown`; the row keeps the table whole.
+            ("no answer", failure("no answer"), Retry, Read),
+            ("outcome unknown", failure("outcome unknown"), Fatal, Read),
+            ("invalid response", failure("invalid response"), Fatal, Read),
+            ("certificate", failure("certificate"), Fatal, Fatal),
+            ("invalid argument", failure("invalid argument"), Fatal, Fatal),
+            ("project lookup", failure("project lookup"), Fatal, Fatal),
+            ("deadline after a lost answer", failure("deadline after a lost answer"), Fatal, Fatal),
+            ("cancelled", failure("cancelled"), Fatal, Fatal),
+        ];
+        for (what, error, get, post) in rows {
+            assert_eq!(disposition(&Method::GET, &error), get, "GET, {what}");
+            assert_eq!(disposition(&Method::POST, &error), post, "POST, {what}");
+            assert_eq!(error.is_transient(), get == Retry, "is_transient, {what}");
+        }
+    }
+
+    #[test]
+    fn post_resend_rule() {
+        let may_retry =
+            |method: &Method, e: &ApiError| disposition(method, e) == Disposition::Retry;
+        assert!(may_retry(&Method::POST, &http(429, codes::THROTTLED)));
+        assert!(may_retry(&Method::POST, &http(503, "503")));
+        assert!(may_retry(&Method::POST, &http(501, codes::BUSY)));
+        assert!(!may_retry(&Method::POST, &http(400, codes::REQUEST_ERROR)));
+        assert!(!may_retry(&Method::POST, &failure("outcome unknown")));
+        assert!(may_retry(&Method::POST, &failure("connect")));
+        assert!(may_retry(&Method::GET, &http(502, "502")));
+        assert!(!may_retry(
+            &Method::GET,
+            &http(404, codes::SERVER_NOT_FOUND)
+        ));
     }
 }

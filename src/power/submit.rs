@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use reqwest::Method;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -13,8 +14,7 @@ use super::pacer::Ticket;
 use super::states::{read_states, Class};
 use super::wait::JobResult;
 use super::Run;
-use crate::api::codes;
-use crate::api::{ApiError, JobWaiter, Stop};
+use crate::api::{disposition, ApiError, Disposition, JobWaiter, Stop};
 
 /// One submitted batch and the wait on its job (none when the run does not wait).
 pub(super) struct Submitted {
@@ -177,9 +177,5 @@ impl Run<'_> {
 /// ambiguous (the batch may have been carried out), an answer without a job id (accepted,
 /// but there is no job to wait on), or a state conflict.
 fn resolve_by_reading(e: &ApiError) -> bool {
-    match e {
-        ApiError::OutcomeUnknown { .. } | ApiError::InvalidResponse { .. } => true,
-        ApiError::Http { status, code, .. } => *status == 400 && code == codes::STATE_CONFLICT,
-        _ => false,
-    }
+    disposition(&Method::POST, e) == Disposition::ResolveByReading
 }

@@ -1,13 +1,14 @@
 //! The provider block: checks at validate time, and the merge with `HW_*` environment
 //! variables at configure time.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use super::ProviderConfig;
+use crate::api::endpoint::check_endpoint;
+use crate::api::retry::DEFAULT_MAX_RETRIES;
 use crate::api::{ClientConfig, Credentials, Endpoints, RetryPolicy};
 
 pub const ENV_REGION: &str = "HW_REGION_NAME";
@@ -17,7 +18,6 @@ pub const ENV_SECRET_KEY: &str = "HW_SECRET_KEY";
 pub const ENV_SECURITY_TOKEN: &str = "HW_SECURITY_TOKEN";
 
 pub const ENDPOINT_KEYS: [&str; 2] = ["ecs", "iam"];
-pub const DEFAULT_MAX_RETRIES: u32 = 5;
 pub const DEFAULT_START_RATE_LIMIT: u32 = 1000;
 /// Upper bounds that catch typos (a retry count of 1e9 is never meant).
 pub const MAX_MAX_RETRIES: i64 = 100;
@@ -61,35 +61,6 @@ impl ResolvedConfig {
                 terraform_version
             ),
         })
-    }
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Checks one endpoint URL; `insecure` is `None` while unknown.
-pub fn check_endpoint(value: &str, insecure: Option<bool>) -> Result<(), String> {
-    let url = url::Url::parse(value).map_err(|e| {
-        format!("{value:?} is not an absolute URL ({e}); write it with its scheme, such as \"https://ecs.example.com\"")
-    })?;
-    let host = url
-        .host_str()
-        .ok_or_else(|| format!("{value:?} has no host"))?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{value:?} must not have a query or a fragment"));
-    }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback_host(host) || insecure != Some(false) => Ok(()),
-        "http" => Err(format!(
-            "{value:?} is plain http to a host that is not loopback: requests and their signatures would cross the network unencrypted. Use https, or set insecure = true to allow it"
-        )),
-        other => Err(format!(
-            "{value:?} has scheme {other:?}; only https (and http with care) are supported"
-        )),
     }
 }
 
@@ -264,21 +235,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     #[test]
-    fn endpoints_are_checked() {
-        assert!(check_endpoint("https://ecs.example.com", Some(false)).is_ok());
-        assert!(check_endpoint("http://127.0.0.1:8080", Some(false)).is_ok());
-        assert!(check_endpoint("http://localhost:8080", Some(false)).is_ok());
-        assert!(check_endpoint("http://[::1]:8080", Some(false)).is_ok());
-        let e = check_endpoint("http://ecs.example.com", Some(false)).unwrap_err();
-        assert!(e.contains("insecure = true"), "{e}");
-        assert!(check_endpoint("http://ecs.example.com", Some(true)).is_ok());
-        let e = check_endpoint("ecs.example.com", Some(false)).unwrap_err();
-        assert!(e.contains("absolute URL"), "{e}");
-        assert!(check_endpoint("ftp://x", None).is_err());
-        assert!(check_endpoint("https://x/?a=b", None).is_err());
-    }
-
-    #[test]
     fn validate_names_attributes() {
         let mut endpoints = BTreeMap::new();
         endpoints.insert("ec2".to_string(), Value::Value("https://x".to_string()));
@@ -297,6 +253,29 @@ mod tests {
         assert!(text.contains("\"ec2\""), "{text}");
         assert!(text.contains("`max_retries` is -1"), "{text}");
         assert!(text.contains("`start_rate_limit` is -5"), "{text}");
+    }
+
+    #[test]
+    fn validate_refuses_user_info_in_an_endpoint_naming_its_attribute() {
+        let mut endpoints = BTreeMap::new();
+        endpoints.insert(
+            "ecs".to_string(),
+            Value::Value("https://user:pass@host".to_string()),
+        );
+        let config = ProviderConfig {
+            endpoints: Value::Value(endpoints),
+            ..Default::default()
+        };
+        let mut diags = Diagnostics::default();
+        validate(&config, &mut diags);
+        let text = error_text(&diags);
+        assert_eq!(diags.errors.len(), 1, "{text}");
+        assert!(text.contains("endpoints[\"ecs\"]"), "{text}");
+        assert!(text.contains("user name or password"), "{text}");
+        assert!(
+            !text.contains("pass@"),
+            "the password is not echoed: {text}"
+        );
     }
 
     #[test]
