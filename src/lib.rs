@@ -5,9 +5,8 @@
 //! the local ECS simulator; it shares only the wire models and the signer with the rest.
 
 pub mod api;
-pub mod handshake;
-pub mod logging;
 pub mod pacer;
+pub mod plugin;
 pub mod provider;
 pub mod sim;
 pub mod start;
