@@ -25,6 +25,7 @@ on_both_versions!(
     timeout_names_the_running_job,
     sigint_to_provider_keeps_job_ids,
     sigint_to_terraform_alone_keeps_job_ids,
+    sigint_to_terraform_alone_keeps_job_ids_with_plugin_log_file,
     provider_exits_when_terraform_is_killed,
     bad_inputs_fail_at_plan_without_requests,
     missing_credentials_fail_naming_the_env_var,
@@ -400,4 +401,33 @@ fn destroy_warns_and_sends_nothing(version: &str) {
     for id in &sim.ids {
         assert_eq!(sim.status_of(id), "ACTIVE");
     }
+}
+
+/// `PLUGIN_LOG_FILE` (a trace log of every crate, written to a file) must not cost the
+/// StopProvider interrupt: SIGINT to terraform alone still stops the waits and keeps the job
+/// id. `timeouts.create` bounds the apply if the interrupt is lost.
+fn sigint_to_terraform_alone_keeps_job_ids_with_plugin_log_file(version: &str) {
+    let sim = Sim::start(5);
+    sim.knobs(json!({"never_finish": true}));
+    let mut ws = workspace(
+        version,
+        &sim,
+        "  timeouts {\n    create = \"60s\"\n  }",
+        &sim.ids,
+    );
+    let log = ws.dir.path().join("provider.log");
+    ws.set_env("PLUGIN_LOG_FILE", Some(&log.display().to_string()));
+    let child = ws.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    assert!(
+        wait_until(Duration::from_secs(30), || sim.requests(JOB) > 0),
+        "the provider started waiting on the job"
+    );
+    let terraform = descendants_named(child.id(), "terraform")
+        .into_iter()
+        .find(|pid| descendants_named(*pid, "terraform-provi").len() == 1)
+        .unwrap_or(child.id());
+    interrupt_and_check(&ws, child, terraform);
+    // The provider started for `terraform show` wrote the trace log where it was asked to.
+    let written = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(written.contains("tfplugin6.Provider"), "{written}");
 }

@@ -14,17 +14,27 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::os::fd::BorrowedFd;
-use std::thread::JoinHandle;
 
-/// Routes stdout through the handshake watcher. Call before anything prints to stdout.
-pub fn install() -> std::io::Result<JoinHandle<()>> {
+/// Routes stdout through the handshake watcher, unless `ECS_PROVIDER_NODELAY=0` (which keeps
+/// Nagle's algorithm, only to measure what it costs). Call before anything prints to stdout.
+pub(crate) fn install() {
+    if std::env::var("ECS_PROVIDER_NODELAY").as_deref() == Ok("0") {
+        return;
+    }
+    if let Err(e) = route_stdout() {
+        tracing::warn!(error = %e, "cannot watch the handshake; the plugin connection keeps Nagle's algorithm");
+    }
+}
+
+fn route_stdout() -> std::io::Result<()> {
     let real_stdout = File::from(rustix::io::dup(rustix::stdio::stdout())?);
     let (reader, writer) = rustix::pipe::pipe()?;
     rustix::stdio::dup2_stdout(&writer)?;
     drop(writer);
     std::thread::Builder::new()
         .name("handshake".into())
-        .spawn(move || forward(BufReader::new(File::from(reader)), real_stdout))
+        .spawn(move || forward(BufReader::new(File::from(reader)), real_stdout))?;
+    Ok(())
 }
 
 fn forward(mut from: impl BufRead, mut to: File) {
@@ -54,7 +64,7 @@ fn forward(mut from: impl BufRead, mut to: File) {
 }
 
 /// The port of a go-plugin handshake line `CORE|APP|tcp|HOST:PORT|grpc|…`.
-pub fn handshake_port(line: &str) -> Option<u16> {
+fn handshake_port(line: &str) -> Option<u16> {
     let mut parts = line.trim_end().split('|');
     let (_, _, network, address) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if network != "tcp" {
@@ -65,7 +75,7 @@ pub fn handshake_port(line: &str) -> Option<u16> {
 
 /// Sets `TCP_NODELAY` on every TCP socket of this process bound to `port`; at handshake time
 /// that is tf-provider's listener alone. Returns how many were set.
-pub fn set_nodelay_on_listeners(port: u16) -> usize {
+fn set_nodelay_on_listeners(port: u16) -> usize {
     let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
         return 0;
     };

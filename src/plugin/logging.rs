@@ -1,17 +1,24 @@
-//! Provider logs as hclog JSON lines on stderr.
+//! Provider logs: hclog JSON lines on stderr, or the `PLUGIN_LOG_FILE` trace log.
 //!
 //! go-plugin turns each JSON line a plugin writes on stderr into a Terraform log line at
 //! the line's own `@level`, so `TF_LOG=DEBUG` shows our debug events and `TF_LOG` unset shows
-//! none. stdout is reserved for the plugin handshake: nothing else may ever be printed there.
+//! none. `PLUGIN_LOG_FILE` keeps the meaning tf-provider gives it (every crate at trace, to
+//! that file), but this module writes the file, so that the process has one subscriber,
+//! which also carries the StopProvider watcher (`super::interrupt`). stdout is reserved for
+//! the plugin handshake: nothing else may ever be printed there.
 
 use std::fmt::Write as _;
+use std::fs::File;
 use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
 
+use anyhow::Context as _;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 /// go-plugin parses `@timestamp` with Go's layout `2006-01-02T15:04:05.000000Z07:00`:
@@ -21,7 +28,7 @@ const HCLOG_TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] 
 );
 
 /// Writes each event as one hclog JSON object.
-pub struct HclogLayer;
+struct HclogLayer;
 
 struct JsonFields {
     message: String,
@@ -77,7 +84,7 @@ fn hclog_level(level: &Level) -> &'static str {
 }
 
 /// One hclog line for an event (without the newline).
-pub fn render(
+fn render(
     level: &Level,
     target: &str,
     message: &str,
@@ -112,60 +119,6 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
     }
 }
 
-/// Turns Terraform's `StopProvider` call into the provider's interrupt.
-///
-/// When only the `terraform` process is interrupted (a CI runner cancelling a job, `kill
-/// -INT` on terraform alone), Terraform asks each provider to stop with the StopProvider
-/// RPC. tf-provider handles that RPC itself and never tells provider code, so a long wait
-/// on jobs would run on until `timeouts.create`. tf-provider's gRPC trace layer opens a
-/// `request` span for every RPC with its `uri`; this layer watches for the StopProvider one
-/// and cancels the interrupt token, which stops the waits and saves the job ids so far, as
-/// a signal does.
-pub struct StopWatcher {
-    interrupt: tokio_util::sync::CancellationToken,
-}
-
-/// The path of the StopProvider RPC of plugin protocol 6.
-pub const STOP_PROVIDER_PATH: &str = "/tfplugin6.Provider/StopProvider";
-
-struct UriField(Option<String>);
-
-impl Visit for UriField {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "uri" {
-            self.0 = Some(format!("{value:?}"));
-        }
-    }
-}
-
-impl StopWatcher {
-    pub fn new(interrupt: tokio_util::sync::CancellationToken) -> Self {
-        Self { interrupt }
-    }
-
-    /// The spans it needs: tower_http's request spans, at debug.
-    pub fn filter() -> Targets {
-        Targets::new().with_target("tower_http::trace", LevelFilter::DEBUG)
-    }
-}
-
-impl<S: Subscriber> Layer<S> for StopWatcher {
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        _id: &tracing::span::Id,
-        _ctx: Context<'_, S>,
-    ) {
-        let mut uri = UriField(None);
-        attrs.record(&mut uri);
-        if uri.0.is_some_and(|u| u.ends_with(STOP_PROVIDER_PATH)) && !self.interrupt.is_cancelled()
-        {
-            tracing::warn!("Terraform asked the provider to stop: stopping waits and saving the job ids submitted so far");
-            self.interrupt.cancel();
-        }
-    }
-}
-
 /// The most detailed level Terraform will show, from `TF_LOG_PROVIDER` or `TF_LOG`; events
 /// below it are not even formatted.
 fn level_from_env() -> LevelFilter {
@@ -183,43 +136,65 @@ fn level_from_env() -> LevelFilter {
     }
 }
 
-/// Installs the global subscriber: the hclog layer (this crate at the `TF_LOG` level, debug
-/// at most, every other crate at warn) and the [`StopWatcher`]. Not called when
-/// `PLUGIN_LOG_FILE` is set, because tf-provider then installs its own subscriber and
-/// panics if one exists.
-pub fn init(interrupt: tokio_util::sync::CancellationToken) {
+/// Where the provider's logs go.
+pub(crate) enum Output {
+    /// hclog JSON lines on stderr, which Terraform shows according to `TF_LOG`.
+    Terraform,
+    /// `PLUGIN_LOG_FILE`: every event of every crate at trace, in tracing's plain text format,
+    /// as tf-provider writes that file itself.
+    File(PathBuf),
+}
+
+impl Output {
+    /// `PLUGIN_LOG_FILE` if set, taken out of the environment: left there, tf-provider's
+    /// `serve` would install its own global subscriber for it, which panics next to ours and
+    /// would carry no StopProvider watcher. Call before any other thread exists.
+    pub(crate) fn take_from_env() -> Output {
+        match std::env::var_os("PLUGIN_LOG_FILE") {
+            Some(path) => {
+                std::env::remove_var("PLUGIN_LOG_FILE");
+                Output::File(path.into())
+            }
+            None => Output::Terraform,
+        }
+    }
+
+    /// The layer that writes the logs. A file is created afresh, at every launch as
+    /// tf-provider does; one that cannot be created is an error, as in tf-provider.
+    pub(crate) fn layer<S>(self) -> anyhow::Result<Box<dyn Layer<S> + Send + Sync>>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + 'static,
+    {
+        Ok(match self {
+            Output::Terraform => Box::new(HclogLayer.with_filter(terraform_filter())),
+            Output::File(path) => {
+                let file = File::create(&path)
+                    .with_context(|| format!("cannot create PLUGIN_LOG_FILE {}", path.display()))?;
+                Box::new(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(Mutex::new(file))
+                        .with_filter(LevelFilter::TRACE),
+                )
+            }
+        })
+    }
+}
+
+/// This crate at the `TF_LOG` level, debug at most, every other crate at warn.
+fn terraform_filter() -> Targets {
     let ours = level_from_env().min(LevelFilter::DEBUG);
-    let filter = Targets::new()
+    Targets::new()
         .with_default(LevelFilter::WARN.min(ours))
         .with_target("terraform_provider_ecs", ours)
         // tf-provider's gRPC trace layer reports every UNIMPLEMENTED call (RPCs newer than
         // its protocol 6.5, which Terraform 1.15 probes) as an error: noise, not a fault.
-        .with_target("tower_http", LevelFilter::OFF);
-    let _ = tracing_subscriber::registry()
-        .with(HclogLayer.with_filter(filter))
-        .with(StopWatcher::new(interrupt).with_filter(StopWatcher::filter()))
-        .try_init();
+        .with_target("tower_http", LevelFilter::OFF)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stop_provider_span_cancels_the_interrupt() {
-        let token = tokio_util::sync::CancellationToken::new();
-        let subscriber = tracing_subscriber::registry()
-            .with(StopWatcher::new(token.clone()).with_filter(StopWatcher::filter()));
-        tracing::subscriber::with_default(subscriber, || {
-            // The span tower_http's DefaultMakeSpan opens, under its own target.
-            let other = tracing::span!(target: "tower_http::trace::make_span", Level::DEBUG, "request", uri = %"/tfplugin6.Provider/PlanResourceChange");
-            drop(other);
-            assert!(!token.is_cancelled());
-            let stop = tracing::span!(target: "tower_http::trace::make_span", Level::DEBUG, "request", uri = %STOP_PROVIDER_PATH);
-            drop(stop);
-        });
-        assert!(token.is_cancelled());
-    }
 
     #[test]
     fn renders_an_hclog_line() {
