@@ -6,13 +6,12 @@
 //! It also checks the front matter, the provider's environment-variable table, and that
 //! every Example Usage block is an example file of examples/ verbatim.
 
-mod e2e;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use e2e::package::{provider_binary, repo_root, Mirror};
-use e2e::Workspace;
 use serde_json::Value;
+
+use crate::support::package::Mirror;
+use crate::support::terraform::{provider_binary, repo_root, Workspace};
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/terraform-provider-ecs/ecs";
 const PROVIDER_PREFIX: &str = "ecs_";
@@ -427,19 +426,7 @@ fn docs_match_terraform_schema(version: &str) {
     }
 }
 
-mod tf_1_0_3 {
-    #[test]
-    fn docs_match_terraform_schema() {
-        super::docs_match_terraform_schema("1.0.3")
-    }
-}
-
-mod tf_1_15_5 {
-    #[test]
-    fn docs_match_terraform_schema() {
-        super::docs_match_terraform_schema("1.15.5")
-    }
-}
+on_both_versions!(docs_match_terraform_schema);
 
 // ---- without Terraform -----------------------------------------------------------------
 
