@@ -1,7 +1,7 @@
 //! The registry docs against what Terraform itself sees: `terraform providers schema -json`
 //! of the built provider (Terraform 1.0.3 and 1.15.5) is rendered into tfplugindocs' terms
 //! (section, type, Sensitive, description) and compared with the `## Schema` bullets of
-//! docs/index.md and docs/resources/*.md, both ways. tests/docs_schema.rs generates those
+//! docs/index.md and docs/resources/*.md, both ways. tests/it/docs_schema.rs generates those
 //! sections from the Rust schema; this test is the independent check through the CLI.
 //! It also checks the front matter, the provider's environment-variable table, and that
 //! every Example Usage block is an example file of examples/ verbatim.

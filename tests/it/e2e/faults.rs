@@ -656,7 +656,7 @@ fn ctrl_c_to_terraform_process_group_keeps_every_job_id(version: &str) {
 
 // ---- Bad input --------------------------------------------------------------------------
 
-/// The provider-block inputs that e2e_batch_start's bad-input test does not cover; each is
+/// The provider-block inputs that e2e::batch_start's bad-input test does not cover; each is
 /// refused at plan, naming the attribute, and ecs-sim sees no request.
 fn bad_provider_inputs_fail_at_plan_without_requests(version: &str) {
     let sim = Sim::start(1);
