@@ -40,6 +40,8 @@ pub fn slow_knobs() -> Knobs {
     }
 }
 
+/// ecs-sim in-process on a loopback port, for async tests: SDK-signed calls of the ECS API
+/// ([`TestSim::send`], [`TestSim::call`], …) and its admin API ([`TestSim::sim_admin`]).
 pub struct TestSim {
     pub server: SimServer,
     pub url: String,
