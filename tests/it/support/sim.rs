@@ -116,6 +116,23 @@ impl TestSim {
         body: Option<&[u8]>,
         opts: Opts,
     ) -> reqwest::Result<reqwest::Response> {
+        let mut req = RequestToSign {
+            method: method.into(),
+            host: self.host(),
+            path: path.into(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: self.sdk_headers(method, path, &opts),
+            body: body.map(<[u8]>::to_vec).unwrap_or_default(),
+        };
+        self.sign(&mut req, &opts);
+        self.http_request(&req, &opts).send().await
+    }
+
+    /// The headers the SDK sends before signing, with the deviations of `opts`.
+    fn sdk_headers(&self, method: &str, path: &str, opts: &Opts) -> Vec<(String, String)> {
         let ecs = path.starts_with("/v1/");
         let mut headers: Vec<(String, String)> = Vec::new();
         if ecs {
@@ -144,67 +161,58 @@ impl TestSim {
         if let Some(t) = &token {
             headers.push(("X-Security-Token".into(), t.clone()));
         }
-        let q: Vec<(String, String)> = query
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let mut req = RequestToSign {
-            method: method.into(),
-            host: self.host(),
-            path: path.into(),
-            query: q.clone(),
-            headers,
-            body: body.map(<[u8]>::to_vec).unwrap_or_default(),
-        };
-        let signer = Signer::new(
-            opts.access_key
+        headers
+    }
+
+    /// Adds X-Sdk-Date, Host and Authorization with the crate's signer, or by hand when
+    /// `opts.unsign` leaves headers out of SignedHeaders.
+    fn sign(&self, req: &mut RequestToSign, opts: &Opts) {
+        let secret = Secret::new(
+            opts.secret_key
                 .clone()
-                .unwrap_or_else(|| self.config.access_key.clone()),
-            Secret::new(
-                opts.secret_key
-                    .clone()
-                    .unwrap_or_else(|| self.config.secret_key.expose().to_string()),
-            ),
+                .unwrap_or_else(|| self.config.secret_key.expose().to_string()),
         );
+        let access_key = opts
+            .access_key
+            .clone()
+            .unwrap_or_else(|| self.config.access_key.clone());
         let now = opts.date.unwrap_or_else(OffsetDateTime::now_utc);
-        if !opts.unsign.is_empty() {
-            // Sign by hand, leaving the listed headers out of SignedHeaders.
-            let date = format_sdk_date(now);
-            req.headers.push(("X-Sdk-Date".into(), date.clone()));
-            req.headers.push(("Host".into(), self.host()));
-            let signed: Vec<String> = signed_header_names(&req.headers)
-                .into_iter()
-                .filter(|h| !opts.unsign.iter().any(|u| u.eq_ignore_ascii_case(h)))
-                .collect();
-            let cr = canonical_request(&CanonicalInput {
-                method,
-                path,
-                query: &q,
-                headers: &req.headers,
-                signed_headers: &signed,
-                body: &req.body,
-            });
-            let sts = string_to_sign(&date, &cr);
-            let secret = Secret::new(
-                opts.secret_key
-                    .clone()
-                    .unwrap_or_else(|| self.config.secret_key.expose().to_string()),
-            );
-            let auth = Authorization {
-                access_key: signer.access_key().to_string(),
-                signed_headers: signed,
-                signature: signature_hex(&secret, &sts),
-            };
-            req.headers.push(("Authorization".into(), auth.render()));
-        } else {
-            signer.sign(&mut req, now);
+        if opts.unsign.is_empty() {
+            Signer::new(access_key, secret).sign(req, now);
+            return;
         }
-        let mut url = format!("{}{}", self.url, path);
-        if !q.is_empty() {
+        let date = format_sdk_date(now);
+        req.headers.push(("X-Sdk-Date".into(), date.clone()));
+        req.headers.push(("Host".into(), self.host()));
+        let signed: Vec<String> = signed_header_names(&req.headers)
+            .into_iter()
+            .filter(|h| !opts.unsign.iter().any(|u| u.eq_ignore_ascii_case(h)))
+            .collect();
+        let cr = canonical_request(&CanonicalInput {
+            method: &req.method,
+            path: &req.path,
+            query: &req.query,
+            headers: &req.headers,
+            signed_headers: &signed,
+            body: &req.body,
+        });
+        let auth = Authorization {
+            access_key,
+            signed_headers: signed,
+            signature: signature_hex(&secret, &string_to_sign(&date, &cr)),
+        };
+        req.headers.push(("Authorization".into(), auth.render()));
+    }
+
+    /// The signed request as reqwest sends it: Host left to the transport, the headers and
+    /// body of `opts` sent in place of the signed ones.
+    fn http_request(&self, req: &RequestToSign, opts: &Opts) -> reqwest::RequestBuilder {
+        let mut url = format!("{}{}", self.url, req.path);
+        if !req.query.is_empty() {
             url.push('?');
-            url.push_str(&canonical_query(&q));
+            url.push_str(&canonical_query(&req.query));
         }
-        let m = Method::from_bytes(method.as_bytes()).expect("method");
+        let m = Method::from_bytes(req.method.as_bytes()).expect("method");
         let mut rb = self.http.request(m, url);
         for (k, v) in &req.headers {
             if k.eq_ignore_ascii_case("host")
@@ -232,7 +240,7 @@ impl TestSim {
         if !sent.is_empty() {
             rb = rb.body(sent);
         }
-        rb.send().await
+        rb
     }
 
     /// A correctly signed request; returns (status, headers, JSON or Null).
