@@ -6,8 +6,11 @@
 //! the benchmark itself in a minute; `BENCH_ONLY=text` runs only the fleet scenarios whose
 //! label contains `text`.
 
-#[path = "../tests/e2e/mod.rs"]
-mod e2e;
+// The integration tests' support tree (Terraform harness, ecs-sim and its admin client);
+// the benchmark uses part of it.
+#[allow(dead_code)]
+#[path = "../tests/it/support/mod.rs"]
+mod support;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,14 +19,15 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use e2e::*;
 use serde_json::{json, Value};
+use support::process::descendants_named;
+use support::sim::Sim;
+use support::terraform::*;
 use terraform_provider_ecs::api::{ClientConfig, Credentials, EcsClient, Endpoints, RetryPolicy};
+use terraform_provider_ecs::sim::{ROUTE_ACTION as ACTION, ROUTE_JOB as JOB, ROUTE_LIST as LIST};
 
-const TF: &str = "1.15.5";
-const ACTION: &str = "POST /v1/{project_id}/cloudservers/action";
-const JOB: &str = "GET /v1/{project_id}/jobs/{job_id}";
-const LIST: &str = "GET /v1/{project_id}/cloudservers/detail";
+/// The newest Terraform the tests run.
+const TF: &str = VERSIONS[VERSIONS.len() - 1];
 
 struct Scenario {
     label: &'static str,

@@ -1,12 +1,17 @@
-//! The client's debug logs name each call and never a secret. Alone in its test binary:
-//! a thread-local tracing subscriber misses events when other tests run in parallel and
-//! register the same callsites first.
+//! The client's debug logs name each call and never a secret.
+//!
+//! A test binary of its own, apart from `tests/it/`: a thread-local tracing subscriber
+//! misses events when other tests run in parallel and register the same callsites first
+//! (tracing caches each callsite's interest for the whole process), and a global one would
+//! capture every other test's logs. It mounts the client tests' stub from `tests/it/`.
 
-mod common_stub;
+#[allow(dead_code)]
+#[path = "it/support/stub.rs"]
+mod stub;
 
 use std::sync::Arc;
 
-use common_stub::*;
+use stub::*;
 use terraform_provider_ecs::api::{Credentials, EcsClient};
 
 #[derive(Clone, Default)]

@@ -4,14 +4,16 @@
 //! release build inside `make test`, the script packages the binary cargo built for this
 //! test run (`--binary`); the artefacts are otherwise the same as `make package` writes.
 
-mod e2e;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use e2e::package::*;
-use e2e::{provider_block, Sim, Workspace, PROVIDER_VERSION, VERSIONS};
 use serde_json::json;
+
+use crate::support::package::*;
+use crate::support::sim::Sim;
+use crate::support::terraform::{
+    provider_binary, provider_block, repo_root, Run, Workspace, PROVIDER_VERSION, VERSIONS,
+};
 
 fn names(version: &str) -> (String, String, String) {
     (
@@ -182,7 +184,7 @@ fn packaging_is_deterministic_and_refuses_other_binaries() {
     }
 
     let refused = tmp.path().join("refused");
-    let run: e2e::Run = std::process::Command::new(repo_root().join("scripts/package.sh"))
+    let run: Run = std::process::Command::new(repo_root().join("scripts/package.sh"))
         .arg("--binary")
         .arg(repo_root().join("Cargo.toml"))
         .arg("--out")

@@ -1,13 +1,12 @@
 //! ecs-sim over HTTP: every route, both error shapes, signature checks, pagination, the
 //! unknown-id entry and the job lifecycle. Requests are signed with the crate's signer.
 
-mod sim_common;
-
 use serde_json::{json, Value};
-use sim_common::{ecs_code, fast_knobs, gw_code, slow_knobs, Opts, TestSim, PROJECT};
 use terraform_provider_ecs::api::models::{JobStatus, ListServersResponse, ProjectList};
 use terraform_provider_ecs::sim::{Knobs, SimConfig};
 use time::OffsetDateTime;
+
+use crate::support::sim::{ecs_code, fast_knobs, gw_code, slow_knobs, Opts, TestSim, PROJECT};
 
 fn is_job_time(s: &str) -> bool {
     // 2024-01-02T03:04:06.123Z

@@ -1,19 +1,22 @@
-//! Helpers for the ecs-sim tests: start a simulator in-process and sign requests to it with
-//! the crate's `Signer`, exactly as the SDK would.
-#![allow(dead_code)]
+//! ecs-sim in-process, two ways over one admin client ([`SimAdmin`]): [`TestSim`] for the
+//! async sim tests, which sign requests to it with the crate's `Signer` exactly as the SDK
+//! would, and [`Sim`], the same simulator on its own runtime for the end-to-end tests,
+//! which stay synchronous while Terraform runs as a child process.
 
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 use terraform_provider_ecs::api::models::Job;
 use terraform_provider_ecs::api::signer::{
     canonical_query, canonical_request, format_sdk_date, signature_hex, signed_header_names,
     string_to_sign, Authorization, CanonicalInput, RequestToSign,
 };
-use terraform_provider_ecs::api::{Credentials, Secret, Signer};
+use terraform_provider_ecs::api::{Secret, Signer};
 use terraform_provider_ecs::sim::{Knobs, SimConfig, SimServer};
 use time::OffsetDateTime;
+
+use super::sim_admin::SimAdmin;
 
 pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 
@@ -37,6 +40,8 @@ pub fn slow_knobs() -> Knobs {
     }
 }
 
+/// ecs-sim in-process on a loopback port, for async tests: SDK-signed calls of the ECS API
+/// ([`TestSim::send`], [`TestSim::call`], …) and its admin API ([`TestSim::sim_admin`]).
 pub struct TestSim {
     pub server: SimServer,
     pub url: String,
@@ -83,8 +88,10 @@ impl TestSim {
         TestSim {
             server,
             url,
+            // Accepts ecs-sim's self-signed certificate when `config.tls` is set.
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(20))
+                .danger_accept_invalid_certs(true)
                 .build()
                 .expect("client"),
             config,
@@ -109,6 +116,23 @@ impl TestSim {
         body: Option<&[u8]>,
         opts: Opts,
     ) -> reqwest::Result<reqwest::Response> {
+        let mut req = RequestToSign {
+            method: method.into(),
+            host: self.host(),
+            path: path.into(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: self.sdk_headers(method, path, &opts),
+            body: body.map(<[u8]>::to_vec).unwrap_or_default(),
+        };
+        self.sign(&mut req, &opts);
+        self.http_request(&req, &opts).send().await
+    }
+
+    /// The headers the SDK sends before signing, with the deviations of `opts`.
+    fn sdk_headers(&self, method: &str, path: &str, opts: &Opts) -> Vec<(String, String)> {
         let ecs = path.starts_with("/v1/");
         let mut headers: Vec<(String, String)> = Vec::new();
         if ecs {
@@ -137,67 +161,58 @@ impl TestSim {
         if let Some(t) = &token {
             headers.push(("X-Security-Token".into(), t.clone()));
         }
-        let q: Vec<(String, String)> = query
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let mut req = RequestToSign {
-            method: method.into(),
-            host: self.host(),
-            path: path.into(),
-            query: q.clone(),
-            headers,
-            body: body.map(<[u8]>::to_vec).unwrap_or_default(),
-        };
-        let signer = Signer::new(
-            opts.access_key
+        headers
+    }
+
+    /// Adds X-Sdk-Date, Host and Authorization with the crate's signer, or by hand when
+    /// `opts.unsign` leaves headers out of SignedHeaders.
+    fn sign(&self, req: &mut RequestToSign, opts: &Opts) {
+        let secret = Secret::new(
+            opts.secret_key
                 .clone()
-                .unwrap_or_else(|| self.config.access_key.clone()),
-            Secret::new(
-                opts.secret_key
-                    .clone()
-                    .unwrap_or_else(|| self.config.secret_key.expose().to_string()),
-            ),
+                .unwrap_or_else(|| self.config.secret_key.expose().to_string()),
         );
+        let access_key = opts
+            .access_key
+            .clone()
+            .unwrap_or_else(|| self.config.access_key.clone());
         let now = opts.date.unwrap_or_else(OffsetDateTime::now_utc);
-        if !opts.unsign.is_empty() {
-            // Sign by hand, leaving the listed headers out of SignedHeaders.
-            let date = format_sdk_date(now);
-            req.headers.push(("X-Sdk-Date".into(), date.clone()));
-            req.headers.push(("Host".into(), self.host()));
-            let signed: Vec<String> = signed_header_names(&req.headers)
-                .into_iter()
-                .filter(|h| !opts.unsign.iter().any(|u| u.eq_ignore_ascii_case(h)))
-                .collect();
-            let cr = canonical_request(&CanonicalInput {
-                method,
-                path,
-                query: &q,
-                headers: &req.headers,
-                signed_headers: &signed,
-                body: &req.body,
-            });
-            let sts = string_to_sign(&date, &cr);
-            let secret = Secret::new(
-                opts.secret_key
-                    .clone()
-                    .unwrap_or_else(|| self.config.secret_key.expose().to_string()),
-            );
-            let auth = Authorization {
-                access_key: signer.access_key().to_string(),
-                signed_headers: signed,
-                signature: signature_hex(&secret, &sts),
-            };
-            req.headers.push(("Authorization".into(), auth.render()));
-        } else {
-            signer.sign(&mut req, now);
+        if opts.unsign.is_empty() {
+            Signer::new(access_key, secret).sign(req, now);
+            return;
         }
-        let mut url = format!("{}{}", self.url, path);
-        if !q.is_empty() {
+        let date = format_sdk_date(now);
+        req.headers.push(("X-Sdk-Date".into(), date.clone()));
+        req.headers.push(("Host".into(), self.host()));
+        let signed: Vec<String> = signed_header_names(&req.headers)
+            .into_iter()
+            .filter(|h| !opts.unsign.iter().any(|u| u.eq_ignore_ascii_case(h)))
+            .collect();
+        let cr = canonical_request(&CanonicalInput {
+            method: &req.method,
+            path: &req.path,
+            query: &req.query,
+            headers: &req.headers,
+            signed_headers: &signed,
+            body: &req.body,
+        });
+        let auth = Authorization {
+            access_key,
+            signed_headers: signed,
+            signature: signature_hex(&secret, &string_to_sign(&date, &cr)),
+        };
+        req.headers.push(("Authorization".into(), auth.render()));
+    }
+
+    /// The signed request as reqwest sends it: Host left to the transport, the headers and
+    /// body of `opts` sent in place of the signed ones.
+    fn http_request(&self, req: &RequestToSign, opts: &Opts) -> reqwest::RequestBuilder {
+        let mut url = format!("{}{}", self.url, req.path);
+        if !req.query.is_empty() {
             url.push('?');
-            url.push_str(&canonical_query(&q));
+            url.push_str(&canonical_query(&req.query));
         }
-        let m = Method::from_bytes(method.as_bytes()).expect("method");
+        let m = Method::from_bytes(req.method.as_bytes()).expect("method");
         let mut rb = self.http.request(m, url);
         for (k, v) in &req.headers {
             if k.eq_ignore_ascii_case("host")
@@ -225,7 +240,7 @@ impl TestSim {
         if !sent.is_empty() {
             rb = rb.body(sent);
         }
-        rb.send().await
+        rb
     }
 
     /// A correctly signed request; returns (status, headers, JSON or Null).
@@ -314,38 +329,27 @@ impl TestSim {
         v["server"].clone()
     }
 
+    /// The admin API of this ecs-sim.
+    pub fn sim_admin(&self) -> SimAdmin {
+        SimAdmin::new(&self.url, self.http.clone())
+    }
+
+    /// `method /_sim{path}` unchecked: the status and the JSON body.
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let m = Method::from_bytes(method.as_bytes()).expect("method");
-        let mut rb = self.http.request(m, format!("{}/_sim{}", self.url, path));
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.expect("admin answered");
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
+        self.sim_admin().call(method, path, body).await
     }
 
     pub async fn knobs(&self, patch: Value) -> Value {
-        let (s, v) = self.admin("PUT", "/knobs", Some(patch)).await;
-        assert_eq!(s, 200, "knobs refused: {v}");
-        v
+        self.sim_admin().knobs(patch).await
     }
 
     pub async fn stats(&self) -> Value {
-        self.admin("GET", "/stats", None).await.1
+        self.sim_admin().stats().await
     }
 
     pub async fn start_count(&self, id: &str) -> u64 {
-        let (s, v) = self.admin("GET", &format!("/servers/{id}"), None).await;
-        assert_eq!(s, 200);
-        v["start_count"].as_u64().expect("start_count")
+        self.sim_admin().start_count(id).await
     }
-}
-
-/// Credentials for the default config (for the crate's client).
-pub fn demo_credentials() -> Credentials {
-    let c = SimConfig::default();
-    Credentials::new(c.access_key, c.secret_key.expose())
 }
 
 /// The ECS error code of an `{"error": {...}}` body.
@@ -356,4 +360,97 @@ pub fn ecs_code(v: &Value) -> &str {
 /// The gateway error code of an `{"error_code": ...}` body.
 pub fn gw_code(v: &Value) -> &str {
     v["error_code"].as_str().unwrap_or("<no gateway code>")
+}
+
+/// ecs-sim on its own runtime, so that tests can stay synchronous while it serves: a
+/// [`TestSim`] with blocking forms of the [`SimAdmin`] calls.
+pub struct Sim {
+    rt: tokio::runtime::Runtime,
+    sim: Option<TestSim>,
+    admin: SimAdmin,
+    pub url: String,
+    pub ids: Vec<String>,
+    pub project_id: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl Sim {
+    /// `servers` stopped servers, starting in 20–80 ms.
+    pub fn start(servers: usize) -> Sim {
+        Sim::start_with(SimConfig {
+            servers,
+            ..SimConfig::default()
+        })
+    }
+
+    /// ecs-sim with `config` (its `servers` stopped servers start in 20–80 ms, no rate
+    /// limit, as [`Sim::start`]). With `config.tls` the URL is `https://` and the admin
+    /// calls accept the self-signed certificate.
+    pub fn start_with(config: SimConfig) -> Sim {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (project_id, access_key, secret_key) = (
+            config.project_id.clone(),
+            config.access_key.clone(),
+            config.secret_key.expose().to_string(),
+        );
+        let sim = rt.block_on(TestSim::start_with(config));
+        let sim = Sim {
+            url: sim.url.clone(),
+            ids: sim.ids(),
+            admin: sim.sim_admin(),
+            sim: Some(sim),
+            rt,
+            project_id,
+            access_key,
+            secret_key,
+        };
+        // Fast starts, and no service-side rate limit: tests that need one set it.
+        sim.knobs(json!({
+            "start_duration_ms": [20, 80],
+            "stop_duration_ms": [20, 80],
+            "start_rate_limit_per_minute": 0
+        }));
+        sim
+    }
+}
+
+/// Blocking forms of [`SimAdmin`]'s calls, documented there.
+macro_rules! blocking {
+    ($(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) $(-> $ret:ty)?;)*) => {
+        impl Sim {
+            $(pub fn $name(&self $(, $arg: $ty)*) $(-> $ret)? {
+                self.rt.block_on(self.admin.$name($($arg),*))
+            })*
+        }
+    };
+}
+
+blocking! {
+    fn knobs(&self, patch: Value) -> Value;
+    fn stats(&self) -> Value;
+    fn reset_stats(&self);
+    fn requests(&self, route: &str) -> u64;
+    fn total_requests(&self) -> u64;
+    fn count(&self, route: &str, status: &str) -> u64;
+    fn count_all(&self, status: &str) -> u64;
+    fn set_servers(&self, servers: Value);
+    fn set_active(&self, ids: &[String]);
+    fn server(&self, id: &str) -> Value;
+    fn status_of(&self, id: &str) -> String;
+    fn start_count(&self, id: &str) -> u64;
+    fn job(&self, id: &str) -> Value;
+    fn signatures(&self) -> Vec<String>;
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(s) = self.sim.take() {
+            self.rt.block_on(s.server.shutdown());
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! The registry docs cannot drift from the schema: the `## Schema` section of each page is
 //! rendered from the schema the provider serves, in tfplugindocs' format, and compared.
-//! `UPDATE_DOCS=1 cargo test --test docs_schema` rewrites the sections.
+//! `UPDATE_DOCS=1 cargo test --test it docs_schema` rewrites the sections.
 
 use terraform_provider_ecs::provider::batch_start::batch_start_schema;
 use terraform_provider_ecs::provider::provider_schema;
@@ -113,7 +113,7 @@ fn check(path: &str, schema: &Schema) {
     assert_eq!(
         doc[start..end].trim_end(),
         expected.trim_end(),
-        "{path}'s schema section differs from the provider's schema; run UPDATE_DOCS=1 cargo test --test docs_schema"
+        "{path}'s schema section differs from the provider's schema; run UPDATE_DOCS=1 cargo test --test it docs_schema"
     );
 }
 

@@ -1,11 +1,8 @@
 //! Error parsing, transient/fatal classification, retries, `Retry-After`, the deadline, and
 //! the rule that a batch action is never re-sent once it may have been carried out.
 
-mod common_stub;
-
 use std::time::Duration;
 
-use common_stub::*;
 use serde_json::json;
 use terraform_provider_ecs::api::error::MAX_RAW_BODY;
 use terraform_provider_ecs::api::Clock;
@@ -13,6 +10,8 @@ use terraform_provider_ecs::api::{ApiError, EcsClient, RetryPolicy};
 use time::format_description::well_known::Rfc2822;
 use time::macros::datetime;
 use tokio::time::Instant;
+
+use crate::support::stub::*;
 
 fn job_ok() -> Reply {
     Reply::json(200, json!({"status": "SUCCESS", "job_id": "j"}))

@@ -6,8 +6,6 @@
 //! * [`RawStub`] (plain TCP) misbehaves on purpose: it reads a request and then hangs up,
 //!   or sends a truncated answer, for the "request sent, answer lost" cases.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -1,25 +1,55 @@
 //! Harness for the end-to-end tests: real Terraform CLIs, the built provider installed in a
 //! filesystem mirror, and ecs-sim in-process on a random loopback port.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-use terraform_provider_ecs::sim::{SimConfig, SimServer};
+use serde_json::Value;
+
+use super::sim::Sim;
 
 pub const PROVIDER_SOURCE: &str = "terraform-provider-ecs/ecs";
 pub const PROVIDER_VERSION: &str = "0.1.0";
+
+/// The Terraform versions every end-to-end scenario runs on (`on_both_versions!`): the
+/// oldest supported and the newest.
 pub const VERSIONS: [&str; 2] = ["1.0.3", "1.15.5"];
+
+/// The version of [`VERSIONS`] that a module made by `on_both_versions!` is named after
+/// (`tf_1_15_5` runs `1.15.5`).
+pub fn version_named(module: &str) -> &'static str {
+    VERSIONS
+        .into_iter()
+        .find(|v| format!("tf_{}", v.replace('.', "_")) == module)
+        .unwrap_or_else(|| {
+            panic!("{module} names none of {VERSIONS:?}: rename it in on_both_versions!")
+        })
+}
+
+/// The provider binary cargo built for this test run.
+pub fn provider_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_terraform-provider-ecs"))
+}
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A hard link where possible (no copy of a 100 MB debug binary), a copy otherwise. A hard
+/// link also pins the inode, so a concurrent `cargo build` cannot change it under Terraform.
+pub fn link_or_copy(from: &Path, to: &Path) {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to)
+            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+    }
+}
 
 /// The Terraform CLI of one version, installed by `scripts/ensure-tools.sh` into `.tools/`.
 /// Missing CLIs are installed on the spot; if that fails the test fails, never skips.
 pub fn terraform(version: &str) -> PathBuf {
     static INSTALL: OnceLock<Result<(), String>> = OnceLock::new();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = repo_root();
     let dir = std::env::var_os("ECS_E2E_TERRAFORM_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".tools"));
@@ -76,10 +106,7 @@ fn mirror() -> &'static Path {
         std::fs::create_dir_all(&target).expect("mirror dirs");
         let dest = target.join(format!("terraform-provider-ecs_v{PROVIDER_VERSION}"));
         let _ = std::fs::remove_file(&dest);
-        let bin = env!("CARGO_BIN_EXE_terraform-provider-ecs");
-        if std::fs::hard_link(bin, &dest).is_err() {
-            std::fs::copy(bin, &dest).expect("copy provider into the mirror");
-        }
+        link_or_copy(provider_binary(), &dest);
         dir
     })
 }
@@ -102,148 +129,18 @@ pub fn cli_config_hcl(mirror: &Path) -> String {
     )
 }
 
-/// ecs-sim on its own runtime, so tests can stay synchronous while it serves.
-pub struct Sim {
-    rt: tokio::runtime::Runtime,
-    server: Option<SimServer>,
-    pub url: String,
-    pub ids: Vec<String>,
-    pub project_id: String,
-    pub access_key: String,
-    pub secret_key: String,
-    http: reqwest::Client,
+/// An empty working directory for Terraform, removed on drop.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ecs-e2e-ws")
+        .tempdir()
+        .expect("temp dir")
 }
 
-impl Sim {
-    /// `servers` stopped servers, starting in 20–80 ms.
-    pub fn start(servers: usize) -> Sim {
-        Sim::start_with(SimConfig {
-            servers,
-            ..SimConfig::default()
-        })
-    }
-
-    /// ecs-sim with `config` (its `servers` stopped servers start in 20–80 ms, no rate
-    /// limit, as [`Sim::start`]). With `config.tls` the URL is `https://` and the admin
-    /// calls accept the self-signed certificate.
-    pub fn start_with(config: SimConfig) -> Sim {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let (project_id, access_key, secret_key) = (
-            config.project_id.clone(),
-            config.access_key.clone(),
-            config.secret_key.expose().to_string(),
-        );
-        let server: SimServer = rt
-            .block_on(SimServer::start(config))
-            .expect("ecs-sim starts");
-        let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .expect("admin client");
-        let sim = Sim {
-            url: server.url(),
-            ids: server.server_ids(),
-            server: Some(server),
-            rt,
-            project_id,
-            access_key,
-            secret_key,
-            http,
-        };
-        // Fast starts, and no service-side rate limit: tests that need one set it.
-        sim.knobs(json!({
-            "start_duration_ms": [20, 80],
-            "stop_duration_ms": [20, 80],
-            "start_rate_limit_per_minute": 0
-        }));
-        sim
-    }
-
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.url);
-        self.rt.block_on(async {
-            let mut req = self.http.request(method, &url);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let resp = req.send().await.expect("admin call");
-            let status = resp.status();
-            let text = resp.text().await.expect("admin body");
-            assert!(status.is_success(), "{url}: {status}: {text}");
-            serde_json::from_str(&text).unwrap_or(Value::Null)
-        })
-    }
-
-    pub fn knobs(&self, patch: Value) {
-        self.call(reqwest::Method::PUT, "/_sim/knobs", Some(patch));
-    }
-
-    pub fn stats(&self) -> Value {
-        self.call(reqwest::Method::GET, "/_sim/stats", None)
-    }
-
-    pub fn reset_stats(&self) {
-        self.call(reqwest::Method::POST, "/_sim/stats/reset", None);
-    }
-
-    /// Requests seen on one route (all statuses), e.g. "POST /v1/{project_id}/cloudservers/action".
-    pub fn requests(&self, route: &str) -> u64 {
-        self.stats()["requests"][route]
-            .as_object()
-            .map(|m| m.values().filter_map(Value::as_u64).sum())
-            .unwrap_or(0)
-    }
-
-    pub fn total_requests(&self) -> u64 {
-        self.stats()["requests"]
-            .as_object()
-            .map(|routes| {
-                routes
-                    .values()
-                    .filter_map(Value::as_object)
-                    .flat_map(|m| m.values().filter_map(Value::as_u64))
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
-
-    pub fn set_servers(&self, servers: Value) {
-        self.call(
-            reqwest::Method::POST,
-            "/_sim/servers",
-            Some(json!({"servers": servers, "replace": false})),
-        );
-    }
-
-    pub fn server(&self, id: &str) -> Value {
-        self.call(reqwest::Method::GET, &format!("/_sim/servers/{id}"), None)
-    }
-
-    pub fn status_of(&self, id: &str) -> String {
-        self.server(id)["server"]["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            self.rt.block_on(s.shutdown());
-        }
-    }
-}
-
-/// A Terraform working directory with the provider installed from the mirror.
+/// A Terraform working directory with the provider installed from a mirror.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
     pub tf: PathBuf,
-    pub version: String,
     env: Vec<(String, String)>,
 }
 
@@ -311,15 +208,32 @@ pub fn provider_block(sim: &Sim, extra: &str) -> String {
 impl Workspace {
     /// A fresh directory with `main.tf`, initialised offline from the mirror.
     pub fn new(version: &str, sim: &Sim, main_tf: &str) -> Workspace {
-        let dir = tempfile::Builder::new()
-            .prefix("ecs-e2e-ws")
-            .tempdir()
-            .expect("temp dir");
+        let (ws, _init) = Workspace::init(
+            version,
+            temp_dir(),
+            mirror(),
+            Some(sim),
+            &[("main.tf", main_tf)],
+        );
+        ws
+    }
+
+    /// `dir` holding `files` and a CLI configuration that installs this provider from
+    /// `mirror`, initialised offline. With a `sim`, the HW_* credentials of ecs-sim are in
+    /// the environment. Panics with Terraform's output when init fails; returns init's
+    /// output otherwise.
+    pub fn init(
+        version: &str,
+        dir: tempfile::TempDir,
+        mirror: &Path,
+        sim: Option<&Sim>,
+        files: &[(&str, &str)],
+    ) -> (Workspace, Run) {
         let cli_config = dir.path().join("terraform.rc");
-        std::fs::write(&cli_config, cli_config_hcl(mirror())).expect("cli config");
+        std::fs::write(&cli_config, cli_config_hcl(mirror)).expect("cli config");
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).expect("home");
-        let env = vec![
+        let mut env = vec![
             (
                 "TF_CLI_CONFIG_FILE".into(),
                 cli_config.display().to_string(),
@@ -328,20 +242,27 @@ impl Workspace {
             ("CHECKPOINT_DISABLE".into(), "1".into()),
             ("TF_IN_AUTOMATION".into(), "1".into()),
             ("RUST_LIB_BACKTRACE".into(), "0".into()),
-            ("HW_ACCESS_KEY".into(), sim.access_key.clone()),
-            ("HW_SECRET_KEY".into(), sim.secret_key.clone()),
-            ("HW_PROJECT_ID".into(), sim.project_id.clone()),
         ];
+        if let Some(sim) = sim {
+            env.push(("HW_ACCESS_KEY".into(), sim.access_key.clone()));
+            env.push(("HW_SECRET_KEY".into(), sim.secret_key.clone()));
+            env.push(("HW_PROJECT_ID".into(), sim.project_id.clone()));
+        }
         let ws = Workspace {
             dir,
             tf: terraform(version),
-            version: version.to_string(),
             env,
         };
-        ws.write("main.tf", main_tf);
+        for (name, text) in files {
+            ws.write(name, text);
+        }
         let init = ws.run(&["init", "-input=false", "-no-color"]);
         assert_eq!(init.code, 0, "terraform {version} init failed: {init:?}");
-        ws
+        (ws, init)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
     pub fn write(&self, name: &str, text: &str) {
@@ -432,64 +353,3 @@ output "job_ids" {{
 pub fn write_ids(ws: &Workspace, ids: &[String]) {
     ws.write("ids.json", &serde_json::to_string(ids).expect("ids JSON"));
 }
-
-/// Polls `cond` every 50 ms until it holds or `limit` passes.
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
-/// (pid, parent pid, command name) of every process.
-fn processes() -> Vec<(u32, u32, String)> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid ..."; comm may hold spaces, so split after the last ')'.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let ppid = stat[close + 1..]
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if let Some(ppid) = ppid {
-            out.push((pid, ppid, stat[open + 1..close].to_string()));
-        }
-    }
-    out
-}
-
-/// Pids of the descendants of `root` whose command name starts with `prefix`.
-pub fn descendants_named(root: u32, prefix: &str) -> Vec<u32> {
-    let all = processes();
-    let mut family = vec![root];
-    let mut found = Vec::new();
-    while let Some(parent) = family.pop() {
-        for (pid, ppid, comm) in &all {
-            if *ppid == parent {
-                family.push(*pid);
-                if comm.starts_with(prefix) {
-                    found.push(*pid);
-                }
-            }
-        }
-    }
-    found
-}
-
-pub mod faults;
-pub mod package;

@@ -2,12 +2,9 @@
 //! start/stop/reboot, job reads, listing by ids and by page, show, and how the client sees
 //! the simulator's errors and faults.
 
-mod sim_common;
-
 use std::time::Duration;
 
 use serde_json::json;
-use sim_common::{fast_knobs, slow_knobs, TestSim, PROJECT};
 use terraform_provider_ecs::api::models::{JobStatus, PowerType};
 use terraform_provider_ecs::api::Limits;
 use terraform_provider_ecs::api::{
@@ -15,6 +12,8 @@ use terraform_provider_ecs::api::{
 };
 use terraform_provider_ecs::sim::{Knobs, SimConfig, ROUTE_ACTION, ROUTE_JOB};
 use tokio_util::sync::CancellationToken;
+
+use crate::support::sim::{fast_knobs, slow_knobs, TestSim, PROJECT};
 
 fn client_config(sim: &TestSim) -> ClientConfig {
     let c = &sim.config;

@@ -1,19 +1,18 @@
 //! The client's requests as a (signature-checking) stub sees them: paths, wire queries,
 //! headers, bodies, the IAM lookup, the handling of 2xx answers, configuration errors.
 
-mod common_stub;
-
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common_stub::*;
 use serde_json::json;
 use terraform_provider_ecs::api::models::PowerType;
 use terraform_provider_ecs::api::signer::canonical_query;
 use terraform_provider_ecs::api::Clock;
 use terraform_provider_ecs::api::{ApiError, ClientConfig, Credentials, EcsClient, Endpoints};
 use time::macros::datetime;
+
+use crate::support::stub::*;
 
 fn job_json(status: &str) -> serde_json::Value {
     json!({"status": status, "job_id": "job-1", "job_type": "t",

@@ -4,12 +4,10 @@
 //! (examples/resources/<type>/) is validated together with examples/provider/provider.tf,
 //! as the registry layout implies.
 
-mod e2e;
-
 use std::path::{Path, PathBuf};
 
-use e2e::package::{provider_binary, repo_root, terraform_in, Mirror};
-use e2e::Workspace;
+use crate::support::package::{terraform_in, Mirror};
+use crate::support::terraform::{provider_binary, repo_root, Workspace};
 
 /// The directories under examples/ that hold `.tf` files, sorted.
 fn example_dirs() -> Vec<PathBuf> {
@@ -112,24 +110,4 @@ fn examples_validate(version: &str) {
     );
 }
 
-mod tf_1_0_3 {
-    #[test]
-    fn examples_are_formatted() {
-        super::examples_are_formatted("1.0.3")
-    }
-    #[test]
-    fn examples_validate() {
-        super::examples_validate("1.0.3")
-    }
-}
-
-mod tf_1_15_5 {
-    #[test]
-    fn examples_are_formatted() {
-        super::examples_are_formatted("1.15.5")
-    }
-    #[test]
-    fn examples_validate() {
-        super::examples_validate("1.15.5")
-    }
-}
+on_both_versions!(examples_are_formatted, examples_validate);

@@ -1,14 +1,13 @@
 //! ecs-sim's knobs and admin API, each observed over HTTP: faults (bursts, probabilities,
 //! per route, dropped connections), latency, the start rate limit, job modes, TTL, stats.
 
-mod sim_common;
-
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sim_common::{ecs_code, fast_knobs, gw_code, slow_knobs, Opts, TestSim, PROJECT};
 use terraform_provider_ecs::api::models::JobStatus;
 use terraform_provider_ecs::sim::{Knobs, ROUTE_ACTION, ROUTE_JOB, ROUTE_LIST};
+
+use crate::support::sim::{ecs_code, fast_knobs, gw_code, slow_knobs, Opts, TestSim, PROJECT};
 
 fn list_path() -> String {
     format!("/v1/{PROJECT}/cloudservers/detail")

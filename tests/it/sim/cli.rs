@@ -2,15 +2,14 @@
 //! knobs, `--servers-file` loads servers, SIGTERM/SIGINT exit 0; and the scale target:
 //! 100,000 servers served to 100 concurrent clients.
 
-mod sim_common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sim_common::{TestSim, PROJECT};
 use terraform_provider_ecs::sim::{server_id_for_index, SimConfig};
+
+use crate::support::sim::{TestSim, PROJECT};
 
 struct Proc {
     child: Child,

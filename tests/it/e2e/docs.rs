@@ -1,18 +1,17 @@
 //! The registry docs against what Terraform itself sees: `terraform providers schema -json`
 //! of the built provider (Terraform 1.0.3 and 1.15.5) is rendered into tfplugindocs' terms
 //! (section, type, Sensitive, description) and compared with the `## Schema` bullets of
-//! docs/index.md and docs/resources/*.md, both ways. tests/docs_schema.rs generates those
+//! docs/index.md and docs/resources/*.md, both ways. tests/it/docs_schema.rs generates those
 //! sections from the Rust schema; this test is the independent check through the CLI.
 //! It also checks the front matter, the provider's environment-variable table, and that
 //! every Example Usage block is an example file of examples/ verbatim.
 
-mod e2e;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use e2e::package::{provider_binary, repo_root, Mirror};
-use e2e::Workspace;
 use serde_json::Value;
+
+use crate::support::package::Mirror;
+use crate::support::terraform::{provider_binary, repo_root, Workspace};
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/terraform-provider-ecs/ecs";
 const PROVIDER_PREFIX: &str = "ecs_";
@@ -427,19 +426,7 @@ fn docs_match_terraform_schema(version: &str) {
     }
 }
 
-mod tf_1_0_3 {
-    #[test]
-    fn docs_match_terraform_schema() {
-        super::docs_match_terraform_schema("1.0.3")
-    }
-}
-
-mod tf_1_15_5 {
-    #[test]
-    fn docs_match_terraform_schema() {
-        super::docs_match_terraform_schema("1.15.5")
-    }
-}
+on_both_versions!(docs_match_terraform_schema);
 
 // ---- without Terraform -----------------------------------------------------------------
 

@@ -1,22 +1,14 @@
 //! `ecs_batch_start` end to end: the built provider under real Terraform 1.0.3 and 1.15.5,
 //! against ecs-sim. Every scenario runs on both versions.
 
-mod e2e;
-
 use std::time::Duration;
 
-use e2e::*;
 use serde_json::json;
+use terraform_provider_ecs::sim::{ROUTE_ACTION as ACTION, ROUTE_JOB as JOB};
 
-const ACTION: &str = "POST /v1/{project_id}/cloudservers/action";
-const JOB: &str = "GET /v1/{project_id}/jobs/{job_id}";
-
-macro_rules! on_both_versions {
-    ($($scenario:ident),* $(,)?) => {
-        mod tf_1_0_3 { $( #[test] fn $scenario() { super::$scenario("1.0.3") } )* }
-        mod tf_1_15_5 { $( #[test] fn $scenario() { super::$scenario("1.15.5") } )* }
-    };
-}
+use crate::support::process::*;
+use crate::support::sim::Sim;
+use crate::support::terraform::*;
 
 on_both_versions!(
     apply_2500_then_no_changes_then_trigger_replaces_without_post,

@@ -1,16 +1,15 @@
 //! The job waiter against a stub that walks jobs through their statuses.
 
-mod common_stub;
-
 use std::time::Duration;
 
-use common_stub::*;
 use serde_json::{json, Value};
 use terraform_provider_ecs::api::models::JobStatus;
 use terraform_provider_ecs::api::Limits;
 use terraform_provider_ecs::api::{ApiError, JobWaiter, PollPolicy, WaitEnd};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+use crate::support::stub::*;
 
 fn fast() -> PollPolicy {
     PollPolicy::fixed(Duration::from_millis(5), 1.5, Duration::from_millis(15))

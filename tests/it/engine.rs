@@ -1,13 +1,11 @@
 //! The power engine below Terraform, as ripgrep tests its searcher below the CLI: every
 //! outcome class of `BatchStart::run` against an in-process ecs-sim, in milliseconds.
 
-mod sim_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::sim::{TestSim, PROJECT};
 use serde_json::{json, Value};
-use sim_common::{TestSim, PROJECT};
 use terraform_provider_ecs::api::codes;
 use terraform_provider_ecs::api::{
     ClientConfig, Credentials, EcsClient, Endpoints, PollPolicy, RetryPolicy,

@@ -1,4 +1,4 @@
-//! Harness helpers for the docs, examples and packaging tests: workspaces whose filesystem
+//! Helpers for the docs, examples and packaging tests: workspaces whose filesystem
 //! mirror lives inside the workspace (unpacked from a binary, or packed from a release zip)
 //! and disappears with it, and the release packaging script.
 
@@ -7,7 +7,10 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-use super::{terraform, Run, Sim, Workspace, PROVIDER_SOURCE, PROVIDER_VERSION};
+use super::sim::Sim;
+use super::terraform::{
+    link_or_copy, repo_root, temp_dir, terraform, Run, Workspace, PROVIDER_SOURCE, PROVIDER_VERSION,
+};
 
 /// Where `terraform init` finds the provider.
 pub enum Mirror<'a> {
@@ -15,24 +18,6 @@ pub enum Mirror<'a> {
     Unpacked(&'a Path),
     /// `registry.terraform.io/terraform-provider-ecs/ecs/terraform-provider-ecs_{VERSION}_linux_amd64.zip`
     Packed(&'a Path),
-}
-
-/// The provider binary cargo built for this test run.
-pub fn provider_binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_terraform-provider-ecs"))
-}
-
-pub fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A hard link where possible (no copy of a 100 MB debug binary), a copy otherwise. A hard
-/// link also pins the inode, so a concurrent `cargo build` cannot change it under Terraform.
-fn link_or_copy(from: &Path, to: &Path) {
-    if std::fs::hard_link(from, to).is_err() {
-        std::fs::copy(from, to)
-            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
-    }
 }
 
 impl Workspace {
@@ -45,10 +30,7 @@ impl Workspace {
         files: &[(&str, &str)],
         sim: Option<&Sim>,
     ) -> (Workspace, Run) {
-        let dir = tempfile::Builder::new()
-            .prefix("ecs-e2e-ws")
-            .tempdir()
-            .expect("temp dir");
+        let dir = temp_dir();
         let mirror_dir = dir.path().join("mirror");
         let type_dir = mirror_dir
             .join("registry.terraform.io")
@@ -72,36 +54,7 @@ impl Workspace {
                 );
             }
         }
-        let cli_config = dir.path().join("terraform.rc");
-        std::fs::write(&cli_config, super::cli_config_hcl(&mirror_dir)).expect("cli config");
-        let home = dir.path().join("home");
-        std::fs::create_dir_all(&home).expect("home");
-        let mut env = vec![
-            (
-                "TF_CLI_CONFIG_FILE".to_string(),
-                cli_config.display().to_string(),
-            ),
-            ("HOME".into(), home.display().to_string()),
-            ("CHECKPOINT_DISABLE".into(), "1".into()),
-            ("TF_IN_AUTOMATION".into(), "1".into()),
-        ];
-        if let Some(sim) = sim {
-            env.push(("HW_ACCESS_KEY".into(), sim.access_key.clone()));
-            env.push(("HW_SECRET_KEY".into(), sim.secret_key.clone()));
-            env.push(("HW_PROJECT_ID".into(), sim.project_id.clone()));
-        }
-        let ws = Workspace {
-            dir,
-            tf: terraform(version),
-            version: version.to_string(),
-            env,
-        };
-        for (name, text) in files {
-            ws.write(name, text);
-        }
-        let init = ws.run(&["init", "-input=false", "-no-color"]);
-        assert_eq!(init.code, 0, "terraform {version} init failed: {init:?}");
-        (ws, init)
+        Workspace::init(version, dir, &mirror_dir, sim, files)
     }
 
     /// Where `terraform init` put the provider executable.

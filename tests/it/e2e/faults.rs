@@ -3,21 +3,17 @@
 //! outcome (exit code, error text, job ids in state, ecs-sim's request and start counts);
 //! `docs/guides/reliability.md` states the same outcomes, one table row per scenario.
 
-mod e2e;
-
 use std::time::{Duration, Instant};
 
-use e2e::faults::*;
-use e2e::*;
 use serde_json::{json, Value};
-use terraform_provider_ecs::sim::SimConfig;
+use terraform_provider_ecs::sim::{
+    SimConfig, ROUTE_ACTION as ACTION, ROUTE_JOB as JOB, ROUTE_LIST as LIST,
+};
 
-macro_rules! on_both_versions {
-    ($($scenario:ident),* $(,)?) => {
-        mod tf_1_0_3 { $( #[test] fn $scenario() { super::$scenario("1.0.3") } )* }
-        mod tf_1_15_5 { $( #[test] fn $scenario() { super::$scenario("1.15.5") } )* }
-    };
-}
+use crate::support::process::*;
+use crate::support::secrets::*;
+use crate::support::sim::Sim;
+use crate::support::terraform::*;
 
 on_both_versions!(
     storm_of_429s_is_retried_within_bounds_honouring_retry_after,
@@ -660,7 +656,7 @@ fn ctrl_c_to_terraform_process_group_keeps_every_job_id(version: &str) {
 
 // ---- Bad input --------------------------------------------------------------------------
 
-/// The provider-block inputs that e2e_batch_start's bad-input test does not cover; each is
+/// The provider-block inputs that e2e::batch_start's bad-input test does not cover; each is
 /// refused at plan, naming the attribute, and ecs-sim sees no request.
 fn bad_provider_inputs_fail_at_plan_without_requests(version: &str) {
     let sim = Sim::start(1);
