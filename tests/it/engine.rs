@@ -4,12 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::sim::{TestSim, PROJECT};
+use crate::support::sim::TestSim;
 use serde_json::{json, Value};
 use terraform_provider_ecs::api::codes;
-use terraform_provider_ecs::api::{
-    ClientConfig, Credentials, EcsClient, Endpoints, PollPolicy, RetryPolicy,
-};
+use terraform_provider_ecs::api::{EcsClient, PollPolicy};
 use terraform_provider_ecs::power::{BatchStart, StartOptions, StartPacer, StartReport};
 use terraform_provider_ecs::sim::{Knobs, ServerSpec, SimConfig, ROUTE_ACTION};
 use tokio::time::Instant;
@@ -59,23 +57,7 @@ impl Fleet {
             ..SimConfig::default()
         })
         .await;
-        let c = &sim.config;
-        let client = EcsClient::new(ClientConfig {
-            credentials: Credentials::new(c.access_key.clone(), c.secret_key.expose()),
-            region: c.region.clone(),
-            project_id: Some(PROJECT.into()),
-            endpoints: Endpoints::for_region(&c.region, Some(&sim.url), Some(&sim.url))
-                .expect("endpoints"),
-            insecure: false,
-            retry: RetryPolicy {
-                max_retries: 2,
-                base_delay: Duration::from_millis(5),
-                max_delay: Duration::from_millis(20),
-            },
-            request_timeout: Duration::from_secs(10),
-            user_agent: "engine-test".into(),
-        })
-        .expect("client");
+        let client = EcsClient::new(sim.client_config()).expect("client");
         Fleet { sim, client }
     }
 

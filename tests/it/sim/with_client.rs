@@ -8,7 +8,7 @@ use serde_json::json;
 use terraform_provider_ecs::api::models::{JobStatus, PowerType};
 use terraform_provider_ecs::api::Limits;
 use terraform_provider_ecs::api::{
-    ApiError, ClientConfig, Credentials, EcsClient, Endpoints, JobWaiter, PollPolicy, RetryPolicy,
+    ApiError, ClientConfig, Credentials, EcsClient, JobWaiter, PollPolicy, RetryPolicy,
 };
 use terraform_provider_ecs::sim::{Knobs, SimConfig, ROUTE_ACTION, ROUTE_JOB};
 use tokio_util::sync::CancellationToken;
@@ -16,46 +16,27 @@ use tokio_util::sync::CancellationToken;
 use crate::support::sim::{fast_knobs, slow_knobs, TestSim, PROJECT};
 
 fn client_config(sim: &TestSim) -> ClientConfig {
-    let c = &sim.config;
     ClientConfig {
-        credentials: Credentials::new(c.access_key.clone(), c.secret_key.expose()),
-        region: c.region.clone(),
-        project_id: Some(PROJECT.into()),
-        endpoints: Endpoints::for_region(&c.region, Some(&sim.url), Some(&sim.url))
-            .expect("endpoints"),
-        insecure: false,
+        credentials: {
+            let c = &sim.config;
+            Credentials::new(c.access_key.clone(), c.secret_key.expose())
+        },
         retry: RetryPolicy::none(),
-        request_timeout: Duration::from_secs(10),
-        user_agent: "ecs-sim-client-test".into(),
+        ..sim.client_config()
     }
 }
 
 fn client_with(sim: &TestSim, project: Option<&str>, creds: Credentials) -> EcsClient {
     EcsClient::new(ClientConfig {
         credentials: creds,
-        region: sim.config.region.clone(),
         project_id: project.map(str::to_string),
-        endpoints: Endpoints::for_region(&sim.config.region, Some(&sim.url), Some(&sim.url))
-            .expect("endpoints"),
-        insecure: false,
-        retry: RetryPolicy {
-            max_retries: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-        },
-        request_timeout: Duration::from_secs(10),
-        user_agent: "ecs-sim-client-test".into(),
+        ..sim.client_config()
     })
     .expect("client")
 }
 
 fn client(sim: &TestSim) -> EcsClient {
-    let c = &sim.config;
-    let mut creds = Credentials::new(c.access_key.clone(), c.secret_key.expose());
-    if let Some(t) = &c.security_token {
-        creds = creds.with_security_token(t.as_str());
-    }
-    client_with(sim, Some(PROJECT), creds)
+    EcsClient::new(sim.client_config()).expect("client")
 }
 
 async fn wait(client: &EcsClient, job: &str) -> terraform_provider_ecs::api::models::Job {

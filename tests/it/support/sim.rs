@@ -12,7 +12,9 @@ use terraform_provider_ecs::api::signer::{
     canonical_query, canonical_request, format_sdk_date, signature_hex, signed_header_names,
     string_to_sign, Authorization, CanonicalInput, RequestToSign,
 };
-use terraform_provider_ecs::api::{Secret, Signer};
+use terraform_provider_ecs::api::{
+    ClientConfig, Credentials, Endpoints, RetryPolicy, Secret, Signer,
+};
 use terraform_provider_ecs::sim::{Knobs, SimConfig, SimServer};
 use time::OffsetDateTime;
 
@@ -330,6 +332,31 @@ impl TestSim {
     }
 
     /// The admin API of this ecs-sim.
+    /// The crate's own client configuration for this simulator: its keys (and token), its
+    /// project, three quick retries.
+    pub fn client_config(&self) -> ClientConfig {
+        let c = &self.config;
+        let mut credentials = Credentials::new(c.access_key.clone(), c.secret_key.expose());
+        if let Some(t) = &c.security_token {
+            credentials = credentials.with_security_token(t.as_str());
+        }
+        ClientConfig {
+            credentials,
+            region: c.region.clone(),
+            project_id: Some(PROJECT.into()),
+            endpoints: Endpoints::for_region(&c.region, Some(&self.url), Some(&self.url))
+                .expect("endpoints"),
+            insecure: false,
+            retry: RetryPolicy {
+                max_retries: 3,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(50),
+            },
+            request_timeout: Duration::from_secs(10),
+            user_agent: "ecs-sim-client-test".into(),
+        }
+    }
+
     pub fn sim_admin(&self) -> SimAdmin {
         SimAdmin::new(&self.url, self.http.clone())
     }
