@@ -728,6 +728,28 @@ fn bad_provider_inputs_fail_at_plan_without_requests(version: &str) {
             assert!(flat(&plan).contains(e), "{what}: {e:?}: {plan:?}");
         }
     }
+    // User info in an endpoint: refused at plan, as at configure.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{}{resource}",
+            with_endpoints("https://user:hunter2@ecs.example.com")
+        ),
+    );
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "plan fails for user info: {plan:?}");
+    for e in [
+        "Invalid endpoint URL",
+        "endpoints[\"ecs\"]",
+        "must not carry a user name or password",
+    ] {
+        assert!(flat(&plan).contains(e), "user info: {e:?}: {plan:?}");
+    }
+    // Terraform quotes the configuration line; the provider's own message masks it.
+    assert!(
+        flat(&plan).contains("\"https://user:***@ecs.example.com\" must not carry"),
+        "password not masked: {plan:?}"
+    );
     // A blank credential in the environment.
     ws.write(
         "main.tf",
