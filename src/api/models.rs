@@ -236,9 +236,14 @@ pub mod server_status {
     pub const ACTIVE: &str = "ACTIVE";
     pub const SHUTOFF: &str = "SHUTOFF";
     pub const ERROR: &str = "ERROR";
+    /// A soft reboot under way.
+    pub const REBOOT: &str = "REBOOT";
+    /// A hard reboot under way.
+    pub const HARD_REBOOT: &str = "HARD_REBOOT";
     pub const POWERING_ON: &str = "powering-on";
     pub const POWERING_OFF: &str = "powering-off";
     pub const REBOOTING: &str = "rebooting";
+    pub const REBOOTING_HARD: &str = "rebooting_hard";
 }
 
 /// `ServerDetail`, the fields this project reads or ecs-sim serves.

@@ -1,8 +1,10 @@
-//! Start-rate pacing shared by every resource of one provider configuration.
+//! Rate pacing of one power operation (start, stop or reboot), shared by every resource of
+//! one provider configuration: [`Pacers`] holds one [`Pacer`] per operation.
 //!
-//! Huawei documents that at most 1000 servers are started per minute per project; how the
-//! gateway counts is not documented, so the pacer satisfies the strictest reading, a
-//! rolling window (ecs-sim's model), and spreads the batches evenly as well:
+//! Huawei documents that at most 1000 servers are started per minute per project, and the
+//! same for stops and for reboots; how the gateway counts is not documented, so the pacer
+//! satisfies the strictest reading, a rolling window (ecs-sim's model), and spreads the
+//! batches evenly as well:
 //!
 //! * **Spacing.** After a batch of `n` servers the next one waits `n / rate` minutes: the
 //!   first batch goes at once and each further batch of 1000 after `1000 / rate` minutes,
@@ -15,10 +17,10 @@
 //!   (a margin applied only to the wait, not to the schedule, would be eaten by the next
 //!   reservation's refill, leaving later batches exactly one interval apart: a coin toss
 //!   against a rolling-window limit).
-//! * **Batch size.** A batch never holds more than `rate` servers ([`StartPacer::max_batch`]),
+//! * **Batch size.** A batch never holds more than `rate` servers ([`Pacer::max_batch`]),
 //!   so that it fits in one window.
 //! * **Acceptance time.** The service counts a batch when it accepts it, which can be later
-//!   than planned (a slow POST, a retry after a 503). [`StartPacer::accepted`] moves the
+//!   than planned (a slow POST, a retry after a 503). [`Pacer::accepted`] moves the
 //!   batch to the time its answer came, and the next batch is spaced from there.
 
 use std::collections::VecDeque;
@@ -27,6 +29,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::action::PowerAction;
 use crate::api::models::MAX_SERVERS_PER_ACTION;
 
 /// Added to every wait so that clock jitter between us and the gateway never turns pacing
@@ -35,8 +38,36 @@ pub const SAFETY_MARGIN: Duration = Duration::from_millis(250);
 /// The window the documented limit counts over.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
+/// One pacer per power operation: operations of different kinds do not wait for each other,
+/// since each has its own documented limit.
 #[derive(Debug)]
-pub struct StartPacer {
+pub struct Pacers {
+    pub start: Pacer,
+    pub stop: Pacer,
+    pub reboot: Pacer,
+}
+
+impl Pacers {
+    /// Servers per minute for each operation; 0 = no pacing.
+    pub fn new(start: u32, stop: u32, reboot: u32) -> Self {
+        Self {
+            start: Pacer::new(start),
+            stop: Pacer::new(stop),
+            reboot: Pacer::new(reboot),
+        }
+    }
+
+    pub fn for_action(&self, action: PowerAction) -> &Pacer {
+        match action {
+            PowerAction::Start => &self.start,
+            PowerAction::Stop(_) => &self.stop,
+            PowerAction::Reboot(_) => &self.reboot,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Pacer {
     /// Servers per minute; 0 = no pacing.
     rate_per_minute: u32,
     schedule: Mutex<Schedule>,
@@ -61,7 +92,7 @@ pub struct Ticket {
     servers: usize,
 }
 
-impl StartPacer {
+impl Pacer {
     pub fn new(rate_per_minute: u32) -> Self {
         Self {
             rate_per_minute,
@@ -159,7 +190,7 @@ mod tests {
 
     #[test]
     fn first_batch_is_free_then_one_batch_per_interval() {
-        let p = StartPacer::new(1000);
+        let p = Pacer::new(1000);
         let t0 = Instant::now();
         assert_eq!(p.reserve(1000, t0).wait, Duration::ZERO);
         let w = p.reserve(1000, t0).wait;
@@ -177,7 +208,7 @@ mod tests {
     #[test]
     fn the_margin_holds_between_every_two_batches() {
         // Each caller sends as soon as its wait ends, a few ms after reserving.
-        let p = StartPacer::new(60_000);
+        let p = Pacer::new(60_000);
         let mut now = Instant::now();
         let mut sent = Vec::new();
         for _ in 0..6 {
@@ -197,7 +228,7 @@ mod tests {
 
     #[test]
     fn no_window_holds_more_than_the_rate_whatever_the_batch_sizes() {
-        let p = StartPacer::new(1000);
+        let p = Pacer::new(1000);
         let mut now = Instant::now();
         let mut sent: Vec<(Instant, usize)> = Vec::new();
         for n in [1000, 500, 1000, 300, 700, 1000, 1] {
@@ -216,7 +247,7 @@ mod tests {
 
     #[test]
     fn a_late_acceptance_pushes_the_next_batch() {
-        let p = StartPacer::new(60_000);
+        let p = Pacer::new(60_000);
         let t0 = Instant::now();
         let first = p.reserve(1000, t0);
         assert_eq!(first.wait, Duration::ZERO);
@@ -234,10 +265,10 @@ mod tests {
 
     #[test]
     fn batches_fit_the_rate_and_zero_means_off() {
-        assert_eq!(StartPacer::new(1000).max_batch(), 1000);
-        assert_eq!(StartPacer::new(300).max_batch(), 300);
-        assert_eq!(StartPacer::new(0).max_batch(), 1000);
-        let p = StartPacer::new(10_000);
+        assert_eq!(Pacer::new(1000).max_batch(), 1000);
+        assert_eq!(Pacer::new(300).max_batch(), 300);
+        assert_eq!(Pacer::new(0).max_batch(), 1000);
+        let p = Pacer::new(10_000);
         let t0 = Instant::now();
         assert_eq!(p.reserve(1000, t0).wait, Duration::ZERO);
         // 6 s later a whole batch may go again at 10,000/min.
@@ -245,7 +276,7 @@ mod tests {
             p.reserve(1000, t0 + Duration::from_secs(6)).wait,
             Duration::ZERO
         );
-        let off = StartPacer::new(0);
+        let off = Pacer::new(0);
         for _ in 0..100 {
             assert_eq!(off.reserve(1000, t0).wait, Duration::ZERO);
         }

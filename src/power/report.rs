@@ -1,8 +1,8 @@
-//! [`StartReport`]: what a run did to each server, and how a run records what stopped it.
+//! [`PowerReport`]: what a run did to each server, and how a run records what stopped it.
 
 use crate::api::ApiError;
 
-/// A server that could not be started, with the service's own words.
+/// A server the operation failed on, with the service's own words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedServer {
     pub server_id: String,
@@ -12,28 +12,36 @@ pub struct FailedServer {
 
 /// What a run did. Lists of ids are sorted; `job_ids` are in submission order.
 #[derive(Debug, Clone, Default)]
-pub struct StartReport {
+pub struct PowerReport {
     pub job_ids: Vec<String>,
-    pub started: Vec<String>,
+    /// Servers the operation was carried out on (started, stopped or rebooted), including
+    /// those found already on their way there.
+    pub done: Vec<String>,
+    /// Of `done`: servers stopped with `HARD` after a graceful stop did not stop them
+    /// within `force_after`.
+    pub forced: Vec<String>,
+    /// Servers already where the operation leads at the pre-check (running for a start,
+    /// stopped for a stop): not sent.
     pub skipped: Vec<String>,
     pub failed: Vec<FailedServer>,
-    /// Ids that do not exist (then nothing is started).
+    /// Ids that do not exist (then nothing is sent).
     pub missing: Vec<String>,
-    /// Servers whose start was sent but not confirmed (deadline, interruption, lost job).
+    /// Servers whose operation was sent but not confirmed (deadline, interruption, lost
+    /// job, a reboot whose answer was lost).
     pub unconfirmed: Vec<String>,
     /// Jobs still running when the wait ended.
     pub running_jobs: Vec<String>,
     /// Of `running_jobs`, those whose last status was one this provider does not know:
     /// (job id, status).
     pub unknown_status_jobs: Vec<(String, String)>,
-    /// Of `unconfirmed`: servers whose start was already in progress at the pre-check (not
-    /// sent again) and that were still starting when the wait ended.
-    pub still_starting: Vec<String>,
+    /// Of `unconfirmed`: servers already on their way at the pre-check (not sent again) and
+    /// still on their way when the wait ended.
+    pub still_in_progress: Vec<String>,
     /// Of `unconfirmed`: servers never submitted (deadline or interrupt while pacing, or a
     /// fatal error on an earlier batch).
     pub not_submitted: Vec<String>,
-    /// What went wrong but was resolved (a lost answer to a batch start, resolved by reading
-    /// the states); shown as warnings.
+    /// What went wrong but was resolved (a lost answer to a batch, resolved by reading the
+    /// states); shown as warnings.
     pub warnings: Vec<String>,
     pub timed_out: bool,
     pub interrupted: bool,
@@ -41,7 +49,7 @@ pub struct StartReport {
     pub errors: Vec<String>,
 }
 
-impl StartReport {
+impl PowerReport {
     pub fn is_success(&self) -> bool {
         self.failed.is_empty()
             && self.missing.is_empty()
@@ -81,11 +89,12 @@ impl StartReport {
         }
     }
 
-    /// Sorts every list and keeps in `still_starting` and `not_submitted` only what is still
+    /// Sorts every list and keeps in `still_in_progress` and `not_submitted` only what is still
     /// unconfirmed (a final state read may have confirmed some).
     pub(super) fn finish(mut self) -> Self {
         for list in [
-            &mut self.started,
+            &mut self.done,
+            &mut self.forced,
             &mut self.skipped,
             &mut self.missing,
             &mut self.unconfirmed,
@@ -94,7 +103,7 @@ impl StartReport {
             list.dedup();
         }
         let unconfirmed = &self.unconfirmed;
-        for list in [&mut self.still_starting, &mut self.not_submitted] {
+        for list in [&mut self.still_in_progress, &mut self.not_submitted] {
             list.retain(|id| unconfirmed.binary_search(id).is_ok());
             list.sort();
             list.dedup();

@@ -1,7 +1,8 @@
-//! Server states as the engine sees them: each server's [`Class`] for a start, read in calls
-//! of at most 100 ids, a few at once.
+//! Server states as the engine reads them: each server's [`Class`], read in calls of at most
+//! 100 ids, a few at once.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use futures::stream::{self, StreamExt};
 
@@ -11,17 +12,53 @@ use crate::api::{ApiError, EcsClient, Limits};
 /// How many state reads run at once.
 pub const READ_CONCURRENCY: usize = 4;
 
-/// What a server's state means for a start.
+/// A server's state as the engine reads it: where it is, or where it is moving. What that
+/// means for an action is [`PowerAction::fate`](super::action::PowerAction).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Class {
+    /// `ACTIVE`, no task.
     Running,
+    /// `SHUTOFF`, no task.
     Stopped,
+    /// `SHUTOFF`, task `powering-on`.
     Starting,
-    /// Any state a start cannot apply to, with the code and reason to report.
-    Refused {
-        code: String,
-        reason: String,
+    /// `ACTIVE`, task `powering-off`.
+    Stopping,
+    /// `REBOOT` or `HARD_REBOOT`.
+    Rebooting {
+        status: String,
+        task: Option<String>,
     },
+    /// `ERROR`, with the fault's code and message when it has them.
+    Error {
+        code: String,
+        message: Option<String>,
+    },
+    Other {
+        status: String,
+        task: Option<String>,
+    },
+}
+
+impl fmt::Display for Class {
+    /// The status as the service shows it, with the task when there is one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (status, task) = match self {
+            Class::Running => (server_status::ACTIVE, None),
+            Class::Stopped => (server_status::SHUTOFF, None),
+            Class::Starting => (server_status::SHUTOFF, Some(server_status::POWERING_ON)),
+            Class::Stopping => (server_status::ACTIVE, Some(server_status::POWERING_OFF)),
+            Class::Error { .. } => (server_status::ERROR, None),
+            Class::Rebooting { status, task } | Class::Other { status, task } => {
+                (status.as_str(), task.as_deref())
+            }
+        };
+        f.write_str(if status.is_empty() { "unknown" } else { status })?;
+        match task {
+            Some(t) => write!(f, " (task {t})"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The classes of the servers read, by id (either case). Only the class is kept: a whole
@@ -35,8 +72,8 @@ impl States {
         self.0.get(&id.to_ascii_lowercase())
     }
 
-    pub(super) fn any(&self, class: &Class) -> bool {
-        self.0.values().any(|c| c == class)
+    pub(super) fn any(&self, f: impl Fn(&Class) -> bool) -> bool {
+        self.0.values().any(f)
     }
 }
 
@@ -72,18 +109,20 @@ pub(super) async fn read_states(
 
 pub(super) fn classify(s: &ServerDetail) -> Class {
     let status = s.status.as_deref().unwrap_or("");
-    match (status, s.task_state()) {
+    let task = s.task_state();
+    match (status, task) {
         (server_status::ACTIVE, None) => Class::Running,
         (server_status::SHUTOFF, None) => Class::Stopped,
         (server_status::SHUTOFF, Some(server_status::POWERING_ON)) => Class::Starting,
+        (server_status::ACTIVE, Some(server_status::POWERING_OFF)) => Class::Stopping,
         (server_status::ERROR, _) => in_error(s),
-        (status, task) => Class::Refused {
-            code: "state".into(),
-            reason: format!(
-                "the server is in status {}{}, which a start does not apply to",
-                if status.is_empty() { "unknown" } else { status },
-                task.map(|t| format!(" (task {t})")).unwrap_or_default()
-            ),
+        (server_status::REBOOT | server_status::HARD_REBOOT, _) => Class::Rebooting {
+            status: status.to_string(),
+            task: task.map(str::to_string),
+        },
+        _ => Class::Other {
+            status: status.to_string(),
+            task: task.map(str::to_string),
         },
     }
 }
@@ -94,13 +133,9 @@ fn in_error(s: &ServerDetail) -> Class {
     let code = fault
         .and_then(|f| f.code.as_ref())
         .map(|c| c.to_string().trim_matches('"').to_string());
-    let message = fault.and_then(|f| f.message.clone());
-    Class::Refused {
+    Class::Error {
         code: code.unwrap_or_else(|| "ERROR".into()),
-        reason: format!(
-            "the server is in status ERROR{}",
-            message.map(|m| format!(": {m}")).unwrap_or_default()
-        ),
+        message: fault.and_then(|f| f.message.clone()),
     }
 }
 
@@ -124,13 +159,22 @@ mod tests {
             classify(&server("SHUTOFF", Some("powering-on"))),
             Class::Starting
         );
-        assert!(matches!(
+        assert_eq!(
             classify(&server("ACTIVE", Some("powering-off"))),
-            Class::Refused { .. }
+            Class::Stopping
+        );
+        assert!(matches!(
+            classify(&server("HARD_REBOOT", Some("rebooting_hard"))),
+            Class::Rebooting { status, .. } if status == "HARD_REBOOT"
         ));
         assert!(matches!(
             classify(&server("ERROR", None)),
-            Class::Refused { code, .. } if code == "ERROR"
+            Class::Error { code, .. } if code == "ERROR"
         ));
+        assert_eq!(
+            classify(&server("RESIZE", Some("resize_prep"))).to_string(),
+            "RESIZE (task resize_prep)"
+        );
+        assert_eq!(classify(&server("", None)).to_string(), "unknown");
     }
 }

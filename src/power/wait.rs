@@ -1,10 +1,13 @@
-//! Step 3: wait on every submitted job, and on starts that were already under way without a
-//! job of ours, until all are done, the deadline passes or the run is interrupted.
+//! Step 3: wait on every submitted job, and on servers already on their way without a job of
+//! ours, until all are done, the deadline passes or the run is interrupted.
 
 use crate::api::models::JobStatus;
 use crate::api::{ApiError, JobReport, ServerOutcome, WaitEnd};
 
-use super::states::{read_states, Class, States};
+use tokio::time::Instant;
+
+use super::action::Fate;
+use super::states::{read_states, States};
 use super::submit::Submitted;
 use super::Run;
 
@@ -31,6 +34,7 @@ impl From<JobReport> for JobResult {
 pub(super) struct WaitedJob {
     pub(super) job_id: String,
     pub(super) servers: Vec<String>,
+    pub(super) wait_deadline: Instant,
     pub(super) result: Option<JobResult>,
 }
 
@@ -50,9 +54,9 @@ impl Run<'_> {
         Waited { jobs, in_progress }
     }
 
-    /// Polls the states of the servers in progress until none is starting, the deadline
-    /// passes or the run is interrupted (then some may still read starting, or have no
-    /// state read at all).
+    /// Polls the states of the servers in progress until none is still on its way, the
+    /// deadline passes or the run is interrupted (then some may still be on their way, or
+    /// have no state read at all).
     async fn wait_for_states(&self) -> Result<States, ApiError> {
         let mut states = States::default();
         if self.in_progress.is_empty() {
@@ -64,19 +68,19 @@ impl Run<'_> {
                 return Ok(states);
             }
             states = read_states(&self.client, &self.in_progress, &self.limits).await?;
-            if !states.any(&Class::Starting) {
+            if !states.any(|c| self.action.fate(c) == Fate::Wait) {
                 return Ok(states);
             }
             delay = self.opts.poll.next_gap(delay);
         }
     }
 
-    /// Without waiting, every accepted server and every start in progress counts as started.
-    pub(super) fn count_accepted_as_started(&mut self, submitted: Vec<Submitted>) {
+    /// Without waiting, every accepted server and every server on its way counts as done.
+    pub(super) fn count_accepted_as_done(&mut self, submitted: Vec<Submitted>) {
         for s in submitted {
-            self.report.started.extend(s.servers);
+            self.report.done.extend(s.servers);
         }
-        self.report.started.append(&mut self.in_progress);
+        self.report.done.append(&mut self.in_progress);
     }
 }
 
@@ -89,6 +93,7 @@ impl WaitedJob {
         WaitedJob {
             job_id: s.job_id,
             servers: s.servers,
+            wait_deadline: s.wait_deadline,
             result,
         }
     }

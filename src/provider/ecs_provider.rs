@@ -15,7 +15,7 @@ use super::attributes::optional;
 use super::batch_start::BatchStartResource;
 use super::config;
 use crate::api::EcsClient;
-use crate::power::StartPacer;
+use crate::power::Pacers;
 
 /// The `provider "ecs"` block, one field per attribute.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -35,8 +35,9 @@ pub struct ProviderConfig {
 #[derive(Clone)]
 pub struct Configured {
     pub client: EcsClient,
-    /// One pacer per provider configuration: all its resources share the start rate.
-    pub pacer: Arc<StartPacer>,
+    /// One set of pacers per provider configuration: all its resources share each
+    /// operation's rate.
+    pub pacers: Arc<Pacers>,
 }
 
 /// State shared between the provider and its resources. Resources exist before `configure`
@@ -144,7 +145,7 @@ impl Provider for EcsProvider {
             Ok(client) => {
                 self.shared.set_configured(Configured {
                     client,
-                    pacer: Arc::new(StartPacer::new(rate)),
+                    pacers: Arc::new(Pacers::new(rate, 0, 0)),
                 });
                 Some(())
             }

@@ -8,7 +8,7 @@ use crate::support::sim::TestSim;
 use serde_json::{json, Value};
 use terraform_provider_ecs::api::codes;
 use terraform_provider_ecs::api::{EcsClient, PollPolicy};
-use terraform_provider_ecs::power::{BatchStart, StartOptions, StartPacer, StartReport};
+use terraform_provider_ecs::power::{Engine, Pacers, PowerAction, PowerOptions, PowerReport};
 use terraform_provider_ecs::sim::{Knobs, ServerSpec, SimConfig, ROUTE_ACTION};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +42,11 @@ fn quick() -> Knobs {
     }
 }
 
+/// Job and state reads every 20-50 ms.
+fn fast_poll() -> PollPolicy {
+    PollPolicy::fixed(Duration::from_millis(20), 1.5, Duration::from_millis(50))
+}
+
 /// An ecs-sim with `servers`, and the engine's client for it.
 struct Fleet {
     sim: TestSim,
@@ -62,7 +67,7 @@ impl Fleet {
     }
 
     /// Runs the engine on `ids` with a 20 s deadline, polling every 20-50 ms.
-    async fn start(&self, ids: &[String]) -> StartReport {
+    async fn start(&self, ids: &[String]) -> PowerReport {
         self.run(ids, true, Duration::from_secs(20), CancellationToken::new())
             .await
     }
@@ -73,14 +78,31 @@ impl Fleet {
         wait: bool,
         timeout: Duration,
         interrupt: CancellationToken,
-    ) -> StartReport {
-        let engine = BatchStart::new(self.client.clone(), Arc::new(StartPacer::new(0)), interrupt);
-        let opts = StartOptions {
+    ) -> PowerReport {
+        self.run_action(PowerAction::Start, ids, wait, timeout, interrupt)
+            .await
+    }
+
+    async fn run_action(
+        &self,
+        action: PowerAction,
+        ids: &[String],
+        wait: bool,
+        timeout: Duration,
+        interrupt: CancellationToken,
+    ) -> PowerReport {
+        let engine = Engine::new(
+            self.client.clone(),
+            Arc::new(Pacers::new(0, 0, 0)),
+            interrupt,
+        );
+        let opts = PowerOptions {
             wait,
             deadline: Instant::now() + timeout,
-            poll: PollPolicy::fixed(Duration::from_millis(20), 1.5, Duration::from_millis(50)),
+            poll: fast_poll(),
+            force_after: None,
         };
-        engine.run(ids, &opts).await
+        engine.run(action, ids, &opts).await
     }
 
     async fn posts(&self) -> u64 {
@@ -111,7 +133,7 @@ async fn stopped_servers_start_running_ones_are_skipped_and_the_job_is_recorded(
     let fleet = Fleet::new(servers, quick()).await;
     let report = fleet.start(&ids(0..5)).await;
     assert!(report.is_success(), "{report:?}");
-    assert_eq!(report.started, ids(0..3));
+    assert_eq!(report.done, ids(0..3));
     assert_eq!(report.skipped, ids(3..5));
     assert_eq!(report.job_ids.len(), 1);
     assert_eq!(fleet.posts().await, 1);
@@ -126,7 +148,7 @@ async fn a_failed_sub_job_is_reported_with_its_code_and_the_rest_start() {
     let fleet = Fleet::new(stopped(0..3), knobs).await;
     let report = fleet.start(&ids(0..3)).await;
     assert!(!report.is_success());
-    assert_eq!(report.started, vec![id(0), id(2)]);
+    assert_eq!(report.done, vec![id(0), id(2)]);
     assert_eq!(report.failed.len(), 1, "{report:?}");
     assert_eq!(report.failed[0].server_id, id(1));
     assert_eq!(report.failed[0].code, codes::START_FAILED);
@@ -138,7 +160,7 @@ async fn an_id_that_does_not_exist_starts_nothing() {
     let fleet = Fleet::new(stopped(0..2), quick()).await;
     let report = fleet.start(&ids(0..3)).await;
     assert_eq!(report.missing, vec![id(2)]);
-    assert!(report.job_ids.is_empty() && report.started.is_empty());
+    assert!(report.job_ids.is_empty() && report.done.is_empty());
     assert_eq!(fleet.posts().await, 0);
 }
 
@@ -148,7 +170,7 @@ async fn a_server_in_error_fails_with_the_reason_and_the_rest_start() {
     servers.push(spec(2, "ERROR"));
     let fleet = Fleet::new(servers, quick()).await;
     let report = fleet.start(&ids(0..3)).await;
-    assert_eq!(report.started, ids(0..2));
+    assert_eq!(report.done, ids(0..2));
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].server_id, id(2));
     assert!(report.failed[0].reason.contains("ERROR"), "{report:?}");
@@ -169,7 +191,7 @@ async fn a_start_already_in_progress_is_waited_on_not_sent_again() {
     let fleet = Fleet::new(servers, knobs).await;
     let report = fleet.start(&ids(0..3)).await;
     assert!(report.is_success(), "{report:?}");
-    assert_eq!(report.started, ids(0..3));
+    assert_eq!(report.done, ids(0..3));
     assert!(report.skipped.is_empty());
     assert_eq!(fleet.starts_of(&ids(0..3)).await, vec![1, 1, 0]);
 }
@@ -183,7 +205,7 @@ async fn a_lost_answer_is_resolved_by_reading_the_states_never_by_resending() {
     };
     let fleet = Fleet::new(stopped(0..3), knobs).await;
     let report = fleet.start(&ids(0..3)).await;
-    assert_eq!(report.started, ids(0..3), "{report:?}");
+    assert_eq!(report.done, ids(0..3), "{report:?}");
     assert_eq!(fleet.starts_of(&ids(0..3)).await, vec![1, 1, 1]);
     assert_eq!(fleet.posts().await, 1);
     assert_eq!(report.warnings.len(), 1, "{report:?}");
@@ -201,7 +223,7 @@ async fn a_lost_answer_of_a_batch_never_carried_out_is_sent_once_more() {
     let fleet = Fleet::new(stopped(0..3), knobs).await;
     let report = fleet.start(&ids(0..3)).await;
     assert!(report.is_success(), "{report:?}");
-    assert_eq!(report.started, ids(0..3));
+    assert_eq!(report.done, ids(0..3));
     assert_eq!(fleet.starts_of(&ids(0..3)).await, vec![1, 1, 1]);
     assert_eq!(fleet.posts().await, 2);
     assert!(report.warnings[0].contains("3 still stopped were sent again"));
@@ -215,7 +237,7 @@ async fn an_answer_without_a_job_id_is_resolved_by_reading_the_states() {
     };
     let fleet = Fleet::new(stopped(0..2), knobs).await;
     let report = fleet.start(&ids(0..2)).await;
-    assert_eq!(report.started, ids(0..2), "{report:?}");
+    assert_eq!(report.done, ids(0..2), "{report:?}");
     assert_eq!(fleet.starts_of(&ids(0..2)).await, vec![1, 1]);
     assert_eq!(report.warnings.len(), 1);
 }
@@ -288,7 +310,7 @@ async fn an_unreadable_job_still_confirms_the_servers_that_run() {
     let fleet = Fleet::new(stopped(0..2), knobs).await;
     // Starts (5-10 ms) end before the first read of the job (20 ms), which fails.
     let report = fleet.start(&ids(0..2)).await;
-    assert_eq!(report.started, ids(0..2), "{report:?}");
+    assert_eq!(report.done, ids(0..2), "{report:?}");
     assert!(report.unconfirmed.is_empty());
     assert_eq!(report.errors.len(), 1, "{report:?}");
     assert!(report.errors[0].contains("reading it failed"), "{report:?}");
@@ -314,28 +336,29 @@ async fn without_waiting_the_accepted_servers_count_as_started() {
         )
         .await;
     assert!(report.is_success(), "{report:?}");
-    assert_eq!(report.started, ids(0..3));
+    assert_eq!(report.done, ids(0..3));
     assert_eq!(report.job_ids.len(), 1);
 }
 
 #[tokio::test]
 async fn batches_hold_at_most_the_rate_and_every_job_id_is_kept() {
     let fleet = Fleet::new(stopped(0..25), quick()).await;
-    let engine = BatchStart::new(
+    let engine = Engine::new(
         fleet.client.clone(),
-        Arc::new(StartPacer::new(10)),
+        Arc::new(Pacers::new(10, 0, 0)),
         CancellationToken::new(),
     );
     // At 10 servers a minute the second batch would wait a minute: the deadline stops it.
-    let opts = StartOptions {
+    let opts = PowerOptions {
         wait: true,
         deadline: Instant::now() + Duration::from_secs(2),
-        poll: PollPolicy::fixed(Duration::from_millis(20), 1.5, Duration::from_millis(50)),
+        poll: fast_poll(),
+        force_after: None,
     };
-    let report = engine.run(&ids(0..25), &opts).await;
+    let report = engine.run(PowerAction::Start, &ids(0..25), &opts).await;
     assert!(report.timed_out, "{report:?}");
     assert_eq!(report.job_ids.len(), 1);
-    assert_eq!(report.started, ids(0..10));
+    assert_eq!(report.done, ids(0..10));
     assert_eq!(report.not_submitted, ids(10..25));
     assert_eq!(fleet.posts().await, 1);
 }

@@ -6,16 +6,16 @@ use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use super::state::BatchStartState;
-use crate::power::StartReport;
+use crate::power::PowerReport;
 use crate::provider::ids::{id_list, shorten, MAX_LISTED_FAILURES};
 
 /// The state to save after a run: the plan with the computed values filled in.
-pub fn state_from(planned: &BatchStartState, report: &StartReport) -> BatchStartState {
+pub fn state_from(planned: &BatchStartState, report: &PowerReport) -> BatchStartState {
     let failed: Vec<String> = report.failed.iter().map(|f| f.server_id.clone()).collect();
     BatchStartState {
         id: Value::Value(uuid::Uuid::new_v4().to_string()),
         job_ids: id_list(&report.job_ids),
-        started_server_ids: id_list(&report.started),
+        started_server_ids: id_list(&report.done),
         skipped_server_ids: id_list(&report.skipped),
         failed_server_ids: id_list(&failed),
         ..planned.clone()
@@ -24,7 +24,7 @@ pub fn state_from(planned: &BatchStartState, report: &StartReport) -> BatchStart
 
 /// Every diagnostic of a run, errors first in a fixed order, then the warnings.
 /// `create_timeout` is the timeout as written, for the timed-out message.
-pub fn report_diagnostics(report: &StartReport, create_timeout: &str, diags: &mut Diagnostics) {
+pub fn report_diagnostics(report: &PowerReport, create_timeout: &str, diags: &mut Diagnostics) {
     let saved = saved_job_ids(report);
     missing_servers(report, diags);
     failed_servers(report, &saved, diags);
@@ -36,7 +36,7 @@ pub fn report_diagnostics(report: &StartReport, create_timeout: &str, diags: &mu
 }
 
 /// The sentence every error after a submission ends with: the job ids are in state.
-fn saved_job_ids(report: &StartReport) -> String {
+fn saved_job_ids(report: &PowerReport) -> String {
     if report.job_ids.is_empty() {
         return String::new();
     }
@@ -48,7 +48,7 @@ fn saved_job_ids(report: &StartReport) -> String {
 }
 
 /// Ids that do not exist: the pre-check stopped before anything was sent.
-fn missing_servers(report: &StartReport, diags: &mut Diagnostics) {
+fn missing_servers(report: &PowerReport, diags: &mut Diagnostics) {
     if report.missing.is_empty() {
         return;
     }
@@ -64,7 +64,7 @@ fn missing_servers(report: &StartReport, diags: &mut Diagnostics) {
 }
 
 /// One line per failed server with its error code and reason, up to the cap.
-fn failed_servers(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
+fn failed_servers(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
     if report.failed.is_empty() {
         return;
     }
@@ -87,7 +87,7 @@ fn failed_servers(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
 }
 
 /// The deadline passed: says what the run was still waiting for.
-fn timed_out(report: &StartReport, create_timeout: &str, saved: &str, diags: &mut Diagnostics) {
+fn timed_out(report: &PowerReport, create_timeout: &str, saved: &str, diags: &mut Diagnostics) {
     if !report.timed_out {
         return;
     }
@@ -102,7 +102,7 @@ fn timed_out(report: &StartReport, create_timeout: &str, saved: &str, diags: &mu
 }
 
 /// The parts of a timed-out message that name what was still pending, never empty.
-fn waited_for(report: &StartReport) -> Vec<String> {
+fn waited_for(report: &PowerReport) -> Vec<String> {
     let mut what = Vec::new();
     if !report.running_jobs.is_empty() {
         what.push(format!(
@@ -110,11 +110,11 @@ fn waited_for(report: &StartReport) -> Vec<String> {
             running_jobs(report).join(", ")
         ));
     }
-    if !report.still_starting.is_empty() {
+    if !report.still_in_progress.is_empty() {
         what.push(format!(
             "while {} server(s) whose start was already in progress at the pre-check (not sent again) were still starting: {}",
-            report.still_starting.len(),
-            shorten(&report.still_starting)
+            report.still_in_progress.len(),
+            shorten(&report.still_in_progress)
         ));
     }
     if !report.not_submitted.is_empty() {
@@ -130,7 +130,7 @@ fn waited_for(report: &StartReport) -> Vec<String> {
 }
 
 /// The running jobs, each with its last status when this provider does not know it.
-fn running_jobs(report: &StartReport) -> Vec<String> {
+fn running_jobs(report: &PowerReport) -> Vec<String> {
     report
         .running_jobs
         .iter()
@@ -146,7 +146,7 @@ fn running_jobs(report: &StartReport) -> Vec<String> {
 }
 
 /// An interrupt (Ctrl-C, StopProvider) stopped submitting or waiting.
-fn interrupted(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
+fn interrupted(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
     if !report.interrupted {
         return;
     }
@@ -165,14 +165,14 @@ fn interrupted(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
 }
 
 /// One error per API failure that stopped the run or a part of it.
-fn api_errors(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
+fn api_errors(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
     for e in &report.errors {
         diags.root_error("ECS API error", format!("{e}{saved}"));
     }
 }
 
 /// Servers left unconfirmed when no other error explains why: never a silent success.
-fn unconfirmed(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
+fn unconfirmed(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
     let named_elsewhere = report.timed_out || report.interrupted || !report.errors.is_empty();
     if report.unconfirmed.is_empty() || named_elsewhere {
         return;
@@ -188,7 +188,7 @@ fn unconfirmed(report: &StartReport, saved: &str, diags: &mut Diagnostics) {
 }
 
 /// Lost answers to a batch start that reading the states resolved: warnings only.
-fn lost_answer_warnings(report: &StartReport, diags: &mut Diagnostics) {
+fn lost_answer_warnings(report: &PowerReport, diags: &mut Diagnostics) {
     for w in &report.warnings {
         diags.root_warning("Batch start answer lost", w.clone());
     }
@@ -200,7 +200,7 @@ mod tests {
     use crate::power::FailedServer;
     use crate::provider::ids::fixtures::{A, B};
 
-    fn report_errors(report: &StartReport) -> String {
+    fn report_errors(report: &PowerReport) -> String {
         let mut d = Diagnostics::default();
         report_diagnostics(report, "3s", &mut d);
         crate::provider::error_text(&d)
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn unconfirmed_servers_are_never_a_silent_success() {
-        let report = StartReport {
+        let report = PowerReport {
             job_ids: vec!["j1".into()],
             unconfirmed: vec![A.into()],
             ..Default::default()
@@ -220,12 +220,12 @@ mod tests {
 
     #[test]
     fn a_timeout_names_what_it_was_waiting_for() {
-        let report = StartReport {
+        let report = PowerReport {
             job_ids: vec!["j1".into(), "j2".into()],
             running_jobs: vec!["j1".into(), "j2".into()],
             unknown_status_jobs: vec![("j2".into(), "WEIRD".into())],
             unconfirmed: vec![A.into(), B.into()],
-            still_starting: vec![A.into()],
+            still_in_progress: vec![A.into()],
             not_submitted: vec![B.into()],
             timed_out: true,
             ..Default::default()
@@ -256,7 +256,7 @@ mod tests {
                 reason: "no capacity".into(),
             })
             .collect();
-        let report = StartReport {
+        let report = PowerReport {
             failed,
             ..Default::default()
         };
@@ -280,9 +280,9 @@ mod tests {
             wait: Value::Value(false),
             ..Default::default()
         };
-        let report = StartReport {
+        let report = PowerReport {
             job_ids: vec!["j1".into()],
-            started: vec![A.into()],
+            done: vec![A.into()],
             failed: vec![FailedServer {
                 server_id: B.into(),
                 code: "Ecs.0001".into(),

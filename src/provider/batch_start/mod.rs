@@ -1,5 +1,5 @@
 //! The `ecs_batch_start` resource. Starting servers is an action, not an object: create
-//! hands the ids to [`BatchStart`] and records what it did; read, update and destroy make
+//! hands the ids to the power [`Engine`] and records what it did; read, update and destroy make
 //! no API call.
 //!
 //! - `state.rs`: [`BatchStartState`] and the schema that declares the same attributes;
@@ -27,7 +27,7 @@ use super::timeouts::create_timeout;
 use super::{Configured, Shared};
 use crate::api::job_waiter::PollPolicy;
 use crate::api::EcsClient;
-use crate::power::{BatchStart, StartOptions, StartReport};
+use crate::power::{Engine, PowerAction, PowerOptions, PowerReport};
 use diagnostics::{report_diagnostics, state_from};
 pub use state::{batch_start_schema, BatchStartState, DEFAULT_CREATE_TIMEOUT};
 pub use validate::validate_config;
@@ -47,7 +47,7 @@ struct Apply {
     /// The provider's client, bound to this create's deadline, and its pacer.
     configured: Configured,
     server_ids: Vec<String>,
-    options: StartOptions,
+    options: PowerOptions,
     /// `timeouts.create` as written (or its default), for messages.
     timeout_text: String,
 }
@@ -175,10 +175,11 @@ impl BatchStartResource {
             create_timeout(&planned.timeouts, DEFAULT_CREATE_TIMEOUT, diags)?;
         let deadline = Instant::now() + timeout;
         configured.client = configured.client.with_deadline(deadline);
-        let options = StartOptions {
+        let options = PowerOptions {
             wait: planned.wait(),
             deadline,
             poll: PollPolicy::default(),
+            force_after: None,
         };
         Some(Apply {
             configured,
@@ -189,7 +190,7 @@ impl BatchStartResource {
     }
 
     /// Runs the engine, logging what it was asked and what it did.
-    async fn run(&self, apply: &Apply) -> StartReport {
+    async fn run(&self, apply: &Apply) -> PowerReport {
         info!(
             servers = apply.server_ids.len(),
             wait = apply.options.wait,
@@ -197,13 +198,13 @@ impl BatchStartResource {
             "ecs_batch_start: starting"
         );
         let started_at = std::time::Instant::now();
-        let Configured { client, pacer } = apply.configured.clone();
-        let report = BatchStart::new(client, pacer, self.shared.interrupt.clone())
-            .run(&apply.server_ids, &apply.options)
+        let Configured { client, pacers } = apply.configured.clone();
+        let report = Engine::new(client, pacers, self.shared.interrupt.clone())
+            .run(PowerAction::Start, &apply.server_ids, &apply.options)
             .await;
         info!(
             job_ids = ?report.job_ids,
-            started = report.started.len(),
+            started = report.done.len(),
             skipped = report.skipped.len(),
             failed = report.failed.len(),
             secs = started_at.elapsed().as_secs_f64(),
@@ -232,7 +233,7 @@ async fn look_up_project(client: &EcsClient, diags: &mut Diagnostics) -> Option<
 /// was submitted: no state is left behind, so the next apply simply retries.
 fn into_state(
     planned: &BatchStartState,
-    report: &StartReport,
+    report: &PowerReport,
     timeout_text: &str,
     diags: &mut Diagnostics,
 ) -> Option<BatchStartState> {
