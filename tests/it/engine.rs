@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::support::sim::TestSim;
 use serde_json::{json, Value};
 use terraform_provider_ecs::api::codes;
+use terraform_provider_ecs::api::models::PowerType;
 use terraform_provider_ecs::api::{EcsClient, PollPolicy};
 use terraform_provider_ecs::power::{Engine, Pacers, PowerAction, PowerOptions, PowerReport};
 use terraform_provider_ecs::sim::{Knobs, ServerSpec, SimConfig, ROUTE_ACTION};
@@ -361,4 +362,94 @@ async fn batches_hold_at_most_the_rate_and_every_job_id_is_kept() {
     assert_eq!(report.done, ids(0..10));
     assert_eq!(report.not_submitted, ids(10..25));
     assert_eq!(fleet.posts().await, 1);
+}
+
+// ---- Stop and reboot ----------------------------------------------------------------------
+
+const SOFT_STOP: PowerAction = PowerAction::Stop(PowerType::Soft);
+const SOFT_REBOOT: PowerAction = PowerAction::Reboot(PowerType::Soft);
+
+fn running(range: std::ops::Range<usize>) -> Vec<ServerSpec> {
+    range.map(|i| spec(i, "ACTIVE")).collect()
+}
+
+impl Fleet {
+    async fn act(&self, action: PowerAction, ids: &[String]) -> PowerReport {
+        self.run_action(
+            action,
+            ids,
+            true,
+            Duration::from_secs(20),
+            CancellationToken::new(),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn a_stop_skips_stopped_servers_and_stops_the_running_ones() {
+    let mut servers = running(0..3);
+    servers.extend(stopped(3..5));
+    let fleet = Fleet::new(servers, quick()).await;
+    let report = fleet.act(SOFT_STOP, &ids(0..5)).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.done, ids(0..3));
+    assert_eq!(report.skipped, ids(3..5));
+    assert!(report.forced.is_empty());
+    assert_eq!(report.job_ids.len(), 1);
+    for id in ids(0..5) {
+        assert_eq!(fleet.sim.server(&id).await["status"], "SHUTOFF");
+    }
+}
+
+#[tokio::test]
+async fn a_reboot_refuses_a_stopped_server_and_sends_only_the_running_ones() {
+    let mut servers = running(0..2);
+    servers.push(spec(2, "SHUTOFF"));
+    let fleet = Fleet::new(servers, quick()).await;
+    let report = fleet.act(SOFT_REBOOT, &ids(0..3)).await;
+    assert_eq!(report.done, ids(0..2), "{report:?}");
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].server_id, id(2));
+    assert!(report.failed[0].reason.contains("a reboot would start it"));
+    assert_eq!(fleet.posts().await, 1);
+    assert_eq!(fleet.sim.server(&id(2)).await["status"], "SHUTOFF");
+}
+
+/// Knobs under which the next action POST is dropped, carried out first (`after`) or not
+/// (`before`), with transitions long enough to be seen under way.
+fn lost_action_answer(mode: &str) -> Knobs {
+    let mut knobs = Knobs {
+        fault_drop_burst: 1,
+        fault_routes: vec![ROUTE_ACTION.into()],
+        start_duration_ms: [300, 400],
+        ..quick()
+    };
+    knobs.fault_drop_mode = serde_json::from_value(json!(mode)).expect("mode");
+    knobs
+}
+
+#[tokio::test]
+async fn a_reboot_whose_answer_was_lost_is_waited_on_never_sent_again() {
+    let fleet = Fleet::new(running(0..3), lost_action_answer("after")).await;
+    let report = fleet.act(SOFT_REBOOT, &ids(0..3)).await;
+    assert_eq!(fleet.posts().await, 1, "{report:?}");
+    assert!(report.failed.is_empty(), "{report:?}");
+    // Found rebooting: waited on until running again.
+    assert_eq!(report.done, ids(0..3), "{report:?}");
+    assert_eq!(report.warnings.len(), 1);
+}
+
+#[tokio::test]
+async fn a_reboot_whose_answer_was_lost_before_it_ran_is_unconfirmed_not_sent_again() {
+    let fleet = Fleet::new(running(0..3), lost_action_answer("before")).await;
+    let report = fleet.act(SOFT_REBOOT, &ids(0..3)).await;
+    assert_eq!(fleet.posts().await, 1, "{report:?}");
+    assert!(report.done.is_empty(), "{report:?}");
+    assert_eq!(report.unconfirmed, ids(0..3));
+    assert!(
+        report.warnings[0].contains("were not sent again"),
+        "{report:?}"
+    );
+    assert!(!report.is_success());
 }
