@@ -58,7 +58,8 @@ impl Run<'_> {
             };
             match self.send(&batch, &ticket).await {
                 Ok(job_id) => {
-                    info!(action = self.action.verb(), job_id = %job_id, servers = batch.len(), batch = submitted.len() + 1, of = total, "batch accepted");
+                    // "batch start accepted job_id=…": users grep for it when a state was lost.
+                    info!(job_id = %job_id, servers = batch.len(), batch = submitted.len() + 1, of = total, "batch {} accepted", self.action.verb());
                     submitted.push(self.accepted(job_id, batch, &waiter));
                 }
                 Err(e) if resolve_by_reading(&e) => {
@@ -158,7 +159,7 @@ impl Run<'_> {
         e: &ApiError,
         resent: &mut BTreeSet<String>,
     ) -> Option<Vec<String>> {
-        warn!(action = self.action.verb(), error = %e, servers = batch.len(), "batch not confirmed; re-reading states");
+        warn!(error = %e, servers = batch.len(), "batch {} not confirmed; re-reading states", self.action.verb());
         let states = match read_states(&self.client, &batch, &self.limits).await {
             Ok(states) => states,
             Err(read_err) => {
