@@ -2,13 +2,10 @@
 //! against ecs-sim. Every scenario runs on both versions. A reboot is not idempotent: the
 //! scenarios count ecs-sim's reboots per server, not just the outcome lists.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
-use terraform_provider_ecs::sim::{ROUTE_ACTION as ACTION, ROUTE_JOB as JOB};
+use terraform_provider_ecs::sim::ROUTE_ACTION as ACTION;
 
-use super::batch_stop::unpaced_provider;
-use crate::support::process::*;
+use super::batch_stop::{interrupt_mid_wait_and_check, unpaced_provider};
 use crate::support::sim::Sim;
 use crate::support::terraform::*;
 
@@ -20,7 +17,6 @@ on_both_versions!(
 );
 
 const ADDRESS: &str = "ecs_batch_reboot.fleet";
-const APPLY: &[&str] = &["apply", "-auto-approve", "-input=false", "-no-color"];
 
 fn main_tf(sim: &Sim, resource_extra: &str) -> String {
     format!(
@@ -166,31 +162,7 @@ fn sigint_mid_wait_keeps_job_ids(version: &str) {
     let sim = running_sim(5);
     sim.knobs(json!({"never_finish": true}));
     let ws = workspace(version, &sim, &sim.ids);
-    let apply = ws.spawn_to_files(APPLY, false);
-    assert!(
-        wait_until(Duration::from_secs(30), || sim.requests(JOB) > 0),
-        "the provider started waiting on the job: {}",
-        sim.stats()
-    );
-    let providers = descendants_named(apply.pid(), "terraform-provi");
-    assert_eq!(providers.len(), 1, "one provider process: {providers:?}");
-    send_signal("INT", i64::from(providers[0]));
-    let out = apply.finish(Duration::from_secs(15));
-    assert_ne!(out.code, 0, "{out:?}");
-    let text = out.flat();
-    assert!(text.contains("Interrupted"), "{out:?}");
-    assert!(
-        text.contains("5 server(s) not confirmed rebooted"),
-        "{out:?}"
-    );
-    let jobs = strings(&state(&ws)["job_ids"]);
-    assert_eq!(jobs.len(), 1, "the job id is in state");
-    assert_eq!(
-        sim.job(&jobs[0])["job_id"],
-        jobs[0].as_str(),
-        "one of ecs-sim's"
-    );
-    assert!(text.contains(jobs[0].as_str()), "{out:?}");
+    interrupt_mid_wait_and_check(&sim, &ws, ADDRESS, "5 server(s) not confirmed rebooted");
 }
 
 /// The answer to a batch reboot is lost. Carried out (`after`): the states read `REBOOT`,

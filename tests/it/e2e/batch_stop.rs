@@ -226,6 +226,19 @@ fn sigint_mid_wait_keeps_job_ids(version: &str) {
     sim.set_active(&sim.ids);
     sim.knobs(json!({"never_finish": true}));
     let ws = workspace(version, &sim, "", &sim.ids);
+    interrupt_mid_wait_and_check(&sim, &ws, ADDRESS, "5 server(s) not confirmed stopped");
+}
+
+/// Applies `ws` in the background, sends SIGINT to the provider once it waits on the job
+/// (which never finishes), and checks that apply stops promptly with `Interrupted` and
+/// `unconfirmed`, naming the job, whose id (one of ecs-sim's) is the one in `address`'s
+/// state.
+pub(super) fn interrupt_mid_wait_and_check(
+    sim: &Sim,
+    ws: &Workspace,
+    address: &str,
+    unconfirmed: &str,
+) {
     let apply = ws.spawn_to_files(APPLY, false);
     assert!(
         wait_until(Duration::from_secs(30), || sim.requests(JOB) > 0),
@@ -239,12 +252,12 @@ fn sigint_mid_wait_keeps_job_ids(version: &str) {
     assert_ne!(out.code, 0, "{out:?}");
     let text = out.flat();
     assert!(text.contains("Interrupted"), "{out:?}");
-    assert!(
-        text.contains("5 server(s) not confirmed stopped"),
-        "{out:?}"
-    );
-    let jobs = strings(&state(&ws)["job_ids"]);
-    assert_eq!(jobs.len(), 1, "the job id is in state");
+    assert!(text.contains(unconfirmed), "{out:?}");
+    let v = ws
+        .resource_values(address)
+        .expect("state kept after the interrupt");
+    let jobs = strings(&v["job_ids"]);
+    assert_eq!(jobs.len(), 1, "the job id is in state: {v}");
     assert_eq!(
         sim.job(&jobs[0])["job_id"],
         jobs[0].as_str(),
