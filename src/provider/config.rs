@@ -18,10 +18,11 @@ pub const ENV_SECRET_KEY: &str = "HW_SECRET_KEY";
 pub const ENV_SECURITY_TOKEN: &str = "HW_SECURITY_TOKEN";
 
 pub const ENDPOINT_KEYS: [&str; 2] = ["ecs", "iam"];
-pub const DEFAULT_START_RATE_LIMIT: u32 = 1000;
+/// Servers per minute of each power operation, as Huawei documents for each.
+pub const DEFAULT_RATE_LIMIT: u32 = 1000;
 /// Upper bounds that catch typos (a retry count of 1e9 is never meant).
 pub const MAX_MAX_RETRIES: i64 = 100;
-pub const MAX_START_RATE_LIMIT: i64 = 1_000_000;
+pub const MAX_RATE_LIMIT: i64 = 1_000_000;
 
 /// The provider settings after the environment filled in what the block left out.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct ResolvedConfig {
     pub insecure: bool,
     pub max_retries: u32,
     pub start_rate_limit: u32,
+    pub stop_rate_limit: u32,
+    pub reboot_rate_limit: u32,
 }
 
 impl ResolvedConfig {
@@ -116,10 +119,12 @@ pub fn validate(config: &ProviderConfig, diags: &mut Diagnostics) {
     }
     for (name, value, max) in [
         ("max_retries", &config.max_retries, MAX_MAX_RETRIES),
+        ("start_rate_limit", &config.start_rate_limit, MAX_RATE_LIMIT),
+        ("stop_rate_limit", &config.stop_rate_limit, MAX_RATE_LIMIT),
         (
-            "start_rate_limit",
-            &config.start_rate_limit,
-            MAX_START_RATE_LIMIT,
+            "reboot_rate_limit",
+            &config.reboot_rate_limit,
+            MAX_RATE_LIMIT,
         ),
     ] {
         if let Value::Value(n) = value {
@@ -220,12 +225,18 @@ pub fn resolve(
             .as_ref_option()
             .map(|n| *n as u32)
             .unwrap_or(DEFAULT_MAX_RETRIES),
-        start_rate_limit: config
-            .start_rate_limit
-            .as_ref_option()
-            .map(|n| *n as u32)
-            .unwrap_or(DEFAULT_START_RATE_LIMIT),
+        start_rate_limit: rate_limit(&config.start_rate_limit),
+        stop_rate_limit: rate_limit(&config.stop_rate_limit),
+        reboot_rate_limit: rate_limit(&config.reboot_rate_limit),
     })
+}
+
+/// A rate limit setting, or its default when unset.
+fn rate_limit(value: &Value<i64>) -> u32 {
+    value
+        .as_ref_option()
+        .map(|n| *n as u32)
+        .unwrap_or(DEFAULT_RATE_LIMIT)
 }
 
 #[cfg(test)]
@@ -243,16 +254,23 @@ mod tests {
             endpoints: Value::Value(endpoints),
             max_retries: Value::Value(-1),
             start_rate_limit: Value::Value(-5),
+            stop_rate_limit: Value::Value(MAX_RATE_LIMIT + 1),
+            reboot_rate_limit: Value::Value(-1),
             ..Default::default()
         };
         let mut diags = Diagnostics::default();
         validate(&config, &mut diags);
         let text = error_text(&diags);
-        assert_eq!(diags.errors.len(), 4, "{text}");
+        assert_eq!(diags.errors.len(), 6, "{text}");
         assert!(text.contains("`access_key` is set to an empty"), "{text}");
         assert!(text.contains("\"ec2\""), "{text}");
         assert!(text.contains("`max_retries` is -1"), "{text}");
         assert!(text.contains("`start_rate_limit` is -5"), "{text}");
+        assert!(
+            text.contains("`stop_rate_limit` is 1000001; it must be between 0 and 1000000."),
+            "{text}"
+        );
+        assert!(text.contains("`reboot_rate_limit` is -1"), "{text}");
     }
 
     #[test]
@@ -310,7 +328,9 @@ mod tests {
         assert_eq!(r.region, "eu-west-0", "the block wins over the environment");
         assert_eq!(r.credentials.access_key, "AK");
         assert_eq!(r.max_retries, DEFAULT_MAX_RETRIES);
-        assert_eq!(r.start_rate_limit, DEFAULT_START_RATE_LIMIT);
+        assert_eq!(r.start_rate_limit, DEFAULT_RATE_LIMIT);
+        assert_eq!(r.stop_rate_limit, DEFAULT_RATE_LIMIT);
+        assert_eq!(r.reboot_rate_limit, DEFAULT_RATE_LIMIT);
         assert!(r.project_id.is_none());
         assert!(!format!("{r:?}").contains("SK-from-env"));
     }

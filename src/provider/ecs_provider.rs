@@ -12,7 +12,9 @@ use tf_provider::{map, Diagnostics, DynamicResource, Provider};
 use tokio_util::sync::CancellationToken;
 
 use super::attributes::optional;
+use super::batch_reboot::BatchRebootResource;
 use super::batch_start::BatchStartResource;
+use super::batch_stop::BatchStopResource;
 use super::config;
 use crate::api::EcsClient;
 use crate::power::Pacers;
@@ -29,6 +31,8 @@ pub struct ProviderConfig {
     pub insecure: Value<bool>,
     pub max_retries: Value<i64>,
     pub start_rate_limit: Value<i64>,
+    pub stop_rate_limit: Value<i64>,
+    pub reboot_rate_limit: Value<i64>,
 }
 
 /// What `configure` produced, shared by every resource of this provider instance.
@@ -106,10 +110,14 @@ pub fn provider_schema() -> Schema {
                 "max_retries" => optional(Number,
                     "How many times a failed API call is retried when the failure is transient (429, 5xx, connection errors). Default `5`."),
                 "start_rate_limit" => optional(Number,
-                    "Servers started per minute, shared by every `ecs_batch_start` of this provider configuration. Default `1000`, as Huawei documents; `0` turns pacing off.")
+                    "Servers started per minute, shared by every `ecs_batch_start` of this provider configuration. Default `1000`, as Huawei documents; `0` turns pacing off."),
+                "stop_rate_limit" => optional(Number,
+                    "Servers stopped per minute, shared by every `ecs_batch_stop` of this provider configuration (the `HARD` stops of `force_after` included). Default `1000`, as Huawei documents; `0` turns pacing off. One setting per operation rather than one map, as Huawei documents one limit per operation: each is validated and documented on its own, and stops never wait for starts or reboots."),
+                "reboot_rate_limit" => optional(Number,
+                    "Servers rebooted per minute, shared by every `ecs_batch_reboot` of this provider configuration. Default `1000`, as Huawei documents; `0` turns pacing off. One setting per operation rather than one map, as Huawei documents one limit per operation: each is validated and documented on its own, and reboots never wait for starts or stops.")
             },
             description: Description::markdown(
-                "Starts fleets of Huawei Cloud ECS servers through the batch start API.",
+                "Starts, stops and reboots fleets of Huawei Cloud ECS servers through the batch power APIs.",
             ),
             ..Default::default()
         },
@@ -137,16 +145,17 @@ impl Provider for EcsProvider {
         config: Self::Config<'a>,
     ) -> Option<()> {
         let resolved = config::resolve(&config, &|k| std::env::var(k).ok(), diags)?;
-        let rate = resolved.start_rate_limit;
+        let pacers = Arc::new(Pacers::new(
+            resolved.start_rate_limit,
+            resolved.stop_rate_limit,
+            resolved.reboot_rate_limit,
+        ));
         let client = resolved
             .into_client_config(&terraform_version)
             .and_then(|c| EcsClient::new(c).map_err(|e| e.to_string()));
         match client {
             Ok(client) => {
-                self.shared.set_configured(Configured {
-                    client,
-                    pacers: Arc::new(Pacers::new(rate, 0, 0)),
-                });
+                self.shared.set_configured(Configured { client, pacers });
                 Some(())
             }
             Err(e) => {
@@ -161,7 +170,9 @@ impl Provider for EcsProvider {
         _diags: &mut Diagnostics,
     ) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
         Some(map! {
-            "batch_start" => BatchStartResource::new(self.shared.clone())
+            "batch_start" => BatchStartResource::new(self.shared.clone()),
+            "batch_stop" => BatchStopResource::new(self.shared.clone()),
+            "batch_reboot" => BatchRebootResource::new(self.shared.clone())
         })
     }
 }

@@ -35,18 +35,20 @@ pub fn known_ids(list: &IdList) -> Option<Vec<String>> {
 }
 
 /// Errors at `attribute` when `ids` is longer than [`MAX_SERVER_IDS`]; the detail shows how
-/// to spread the fleet over several `resource_type` resources.
+/// to spread the fleet over several `resource_type` resources, which share the pacing of
+/// the operation `verb`.
 pub fn check_id_count<T>(
     ids: &[T],
     attribute: &'static str,
     resource_type: &str,
+    verb: &str,
     diags: &mut Diagnostics,
 ) {
     if ids.len() > MAX_SERVER_IDS {
         diags.error(
             "Too many server ids for one resource",
             format!(
-                "`{attribute}` has {} ids; one {resource_type} takes at most {MAX_SERVER_IDS} (Terraform's plugin messages are limited to 4 MiB). Spread a larger fleet over several resources, which share the provider's start-rate pacing:\n\n  resource \"{resource_type}\" \"fleet\" {{\n    for_each   = {{ for i, c in chunklist(local.{attribute}, {MAX_SERVER_IDS}) : i => c }}\n    {attribute} = each.value\n  }}",
+                "`{attribute}` has {} ids; one {resource_type} takes at most {MAX_SERVER_IDS} (Terraform's plugin messages are limited to 4 MiB). Spread a larger fleet over several resources, which share the provider's {verb}-rate pacing:\n\n  resource \"{resource_type}\" \"fleet\" {{\n    for_each   = {{ for i, c in chunklist(local.{attribute}, {MAX_SERVER_IDS}) : i => c }}\n    {attribute} = each.value\n  }}",
                 ids.len()
             ),
             AttributePath::new(attribute),

@@ -1,12 +1,15 @@
 //! The Terraform layer: the `ecs` provider and its resources. It owns what Terraform sees:
 //! schemas, validation, plans, state and diagnostics. Every API call goes through
-//! [`crate::power::BatchStart`] and [`crate::api`]; nothing below this layer knows Terraform.
+//! [`crate::power::Engine`] and [`crate::api`]; nothing below this layer knows Terraform.
 //!
 //! - `ecs_provider.rs`: the provider block ([`ProviderConfig`], [`provider_schema`]),
 //!   `configure`, and [`Shared`], what every resource reads from it (the configured client
-//!   and pacer, the interrupt token);
+//!   and pacers, the interrupt token);
 //! - `config.rs`: the provider block's checks, and its merge with the `HW_*` environment;
-//! - `batch_start/`: the `ecs_batch_start` resource;
+//! - `batch/`: what the batch power resources share: the lifecycle, plan, checks and
+//!   diagnostics, written once over [`batch::BatchState`];
+//! - `batch_start.rs`, `batch_stop/`, `batch_reboot.rs`: `ecs_batch_start`,
+//!   `ecs_batch_stop` and `ecs_batch_reboot`, each its state, schema and words;
 //!
 //! and what every resource shares:
 //! - `attributes.rs`: schema attribute constructors, and the check that computed attributes
@@ -15,7 +18,10 @@
 //! - `timeouts.rs`: the `timeouts` block and its durations.
 
 pub mod attributes;
+pub mod batch;
+pub mod batch_reboot;
 pub mod batch_start;
+pub mod batch_stop;
 pub mod config;
 mod ecs_provider;
 pub mod ids;

@@ -2,7 +2,9 @@
 //! rendered from the schema the provider serves, in tfplugindocs' format, and compared.
 //! `UPDATE_DOCS=1 cargo test --test it docs_schema` rewrites the sections.
 
+use terraform_provider_ecs::provider::batch_reboot::batch_reboot_schema;
 use terraform_provider_ecs::provider::batch_start::batch_start_schema;
+use terraform_provider_ecs::provider::batch_stop::batch_stop_schema;
 use terraform_provider_ecs::provider::provider_schema;
 use tf_provider::schema::{AttributeConstraint, AttributeType, Block, NestedBlock, Schema};
 
@@ -125,4 +127,14 @@ fn provider_doc_matches_schema() {
 #[test]
 fn batch_start_doc_matches_schema() {
     check("docs/resources/batch_start.md", &batch_start_schema());
+}
+
+#[test]
+fn batch_stop_doc_matches_schema() {
+    check("docs/resources/batch_stop.md", &batch_stop_schema());
+}
+
+#[test]
+fn batch_reboot_doc_matches_schema() {
+    check("docs/resources/batch_reboot.md", &batch_reboot_schema());
 }

@@ -532,6 +532,14 @@ fn example_usage_is_the_example_files() {
             "docs/resources/batch_start.md",
             "examples/resources/ecs_batch_start/resource.tf",
         ),
+        (
+            "docs/resources/batch_stop.md",
+            "examples/resources/ecs_batch_stop/resource.tf",
+        ),
+        (
+            "docs/resources/batch_reboot.md",
+            "examples/resources/ecs_batch_reboot/resource.tf",
+        ),
     ] {
         let blocks = code_blocks(rel, "Example Usage");
         let mut used = Vec::new();

@@ -71,7 +71,15 @@ fn examples_are_formatted(version: &str) {
 
 fn examples_validate(version: &str) {
     let dirs = example_dirs();
-    for must in ["provider", "resources/ecs_batch_start", "fleet", "demo"] {
+    for must in [
+        "provider",
+        "resources/ecs_batch_start",
+        "resources/ecs_batch_stop",
+        "resources/ecs_batch_reboot",
+        "fleet",
+        "park",
+        "demo",
+    ] {
         assert!(
             dirs.contains(&repo_root().join("examples").join(must)),
             "examples/{must} is missing (found {dirs:?})"

@@ -3,7 +3,9 @@
 //! examples checked through the CLI, and release packaging. Minutes long; filter with
 //! `cargo test --test it e2e::`.
 
+mod batch_reboot;
 mod batch_start;
+mod batch_stop;
 mod docs;
 mod examples;
 mod faults;

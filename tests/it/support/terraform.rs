@@ -154,6 +154,16 @@ impl Run {
     pub fn text(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
+
+    /// [`Run::text`] with Terraform's line wrapping (and the box drawing of its
+    /// diagnostics) undone: words separated by single spaces.
+    pub fn flat(&self) -> String {
+        self.text()
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 impl std::fmt::Debug for Run {
@@ -336,15 +346,21 @@ pub fn strings(v: &Value) -> Vec<String> {
 
 /// A config whose `server_ids` are read from `ids.json`, as real fleets do.
 pub fn resource_from_file(name: &str, extra: &str) -> String {
+    resource_of_type_from_file("ecs_batch_start", name, extra)
+}
+
+/// A `resource_type` resource whose `server_ids` are read from `ids.json`, and its job ids
+/// as an output.
+pub fn resource_of_type_from_file(resource_type: &str, name: &str, extra: &str) -> String {
     format!(
         r#"
-resource "ecs_batch_start" "{name}" {{
+resource "{resource_type}" "{name}" {{
   server_ids = jsondecode(file("${{path.module}}/ids.json"))
 {extra}
 }}
 
 output "job_ids" {{
-  value = ecs_batch_start.{name}.job_ids
+  value = {resource_type}.{name}.job_ids
 }}
 "#
     )

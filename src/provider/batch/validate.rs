@@ -1,41 +1,44 @@
-//! Plan-time checks of one `ecs_batch_start` configuration. Unknown values are left for
-//! apply.
+//! Plan-time checks of one batch resource's configuration, with zero API calls. Unknown
+//! values are left for apply.
 
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
-use super::state::BatchStartState;
+use super::BatchState;
 use crate::provider::attributes::reject_configured;
 use crate::provider::ids::{check_each_id, check_id_count};
 use crate::provider::timeouts::check_timeouts;
 
-/// Every plan-time check of one configuration.
-pub fn validate_config(config: &BatchStartState, diags: &mut Diagnostics) {
+/// Every plan-time check of one configuration: the shared ones, then the resource's own.
+pub fn validate_config<S: BatchState>(config: &S, diags: &mut Diagnostics) {
     check_server_ids(config, diags);
     check_computed_unset(config, diags);
-    check_timeouts(&config.timeouts, diags);
+    check_timeouts(config.timeouts(), diags);
+    config.check_own(diags);
 }
 
 /// `server_ids`: not empty, not too long, each a server id listed once.
-fn check_server_ids(config: &BatchStartState, diags: &mut Diagnostics) {
-    let Value::Value(ids) = &config.server_ids else {
+fn check_server_ids<S: BatchState>(config: &S, diags: &mut Diagnostics) {
+    let Value::Value(ids) = config.server_ids() else {
         return;
     };
+    let names = S::NAMES;
     if ids.is_empty() {
         diags.error(
-            "No servers to start",
+            format!("No servers to {}", names.verb()),
             "`server_ids` is empty; list at least one server id.",
             AttributePath::new("server_ids"),
         );
     }
-    check_id_count(ids, "server_ids", "ecs_batch_start", diags);
+    check_id_count(ids, "server_ids", names.type_name, names.verb(), diags);
     check_each_id(ids, "server_ids", diags);
 }
 
 /// `id` and the outcome lists are the provider's to set.
-fn check_computed_unset(config: &BatchStartState, diags: &mut Diagnostics) {
-    reject_configured("id", &config.id, diags);
-    for (name, list) in config.computed_lists() {
+fn check_computed_unset<S: BatchState>(config: &S, diags: &mut Diagnostics) {
+    reject_configured("id", config.id(), diags);
+    let mut lists = config.clone();
+    for (name, _, list) in lists.outcome_lists() {
         reject_configured(name, list, diags);
     }
 }
@@ -43,11 +46,13 @@ fn check_computed_unset(config: &BatchStartState, diags: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::batch_reboot::BatchRebootState;
+    use crate::provider::batch_start::BatchStartState;
     use crate::provider::ids::fixtures::{ids, A, B};
     use crate::provider::ids::{MAX_LISTED_INVALID_IDS, MAX_SERVER_IDS};
     use crate::provider::timeouts::Timeouts;
 
-    fn errors(config: &BatchStartState) -> Vec<String> {
+    pub(crate) fn errors<S: BatchState>(config: &S) -> Vec<String> {
         let mut d = Diagnostics::default();
         validate_config(config, &mut d);
         d.errors
@@ -87,7 +92,29 @@ mod tests {
             server_ids: ids(&[]),
             ..Default::default()
         };
+        assert!(errors(&empty).join("").contains("No servers to start"));
         assert!(errors(&empty).join("").contains("is empty"));
+    }
+
+    #[test]
+    fn every_computed_list_of_each_resource_is_the_providers() {
+        let c = BatchRebootState {
+            server_ids: ids(&[A]),
+            rebooted_server_ids: ids(&[]),
+            id: Value::Value("x".into()),
+            ..Default::default()
+        };
+        let e = errors(&c).join("\n");
+        assert!(
+            e.contains("`rebooted_server_ids` is set by the provider"),
+            "{e}"
+        );
+        assert!(e.contains("`id` is set by the provider"), "{e}");
+        let empty = BatchRebootState {
+            server_ids: ids(&[]),
+            ..Default::default()
+        };
+        assert!(errors(&empty).join("").contains("No servers to reboot"));
     }
 
     #[test]
@@ -107,6 +134,7 @@ mod tests {
         );
         assert!(
             e[0].contains("one ecs_batch_start takes at most")
+                && e[0].contains("share the provider's start-rate pacing")
                 && e[0].contains("    server_ids = each.value"),
             "{e:?}"
         );

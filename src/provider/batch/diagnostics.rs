@@ -1,70 +1,75 @@
 //! From a run's report to what Terraform keeps and shows: the state to save, and one
-//! diagnostic per kind of outcome. Each says what happened to which servers and, when jobs
-//! were submitted, that their ids are saved.
+//! diagnostic per kind of outcome, in the resource's words ([`Names`]). Each says what
+//! happened to which servers and, when jobs were submitted, that their ids are saved.
 
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
-use super::state::BatchStartState;
+use super::{BatchState, Names};
 use crate::power::PowerReport;
 use crate::provider::ids::{id_list, shorten, MAX_LISTED_FAILURES};
 
 /// The state to save after a run: the plan with the computed values filled in.
-pub fn state_from(planned: &BatchStartState, report: &PowerReport) -> BatchStartState {
-    let failed: Vec<String> = report.failed.iter().map(|f| f.server_id.clone()).collect();
-    BatchStartState {
-        id: Value::Value(uuid::Uuid::new_v4().to_string()),
-        job_ids: id_list(&report.job_ids),
-        started_server_ids: id_list(&report.done),
-        skipped_server_ids: id_list(&report.skipped),
-        failed_server_ids: id_list(&failed),
-        ..planned.clone()
+pub fn state_from<S: BatchState>(planned: &S, report: &PowerReport) -> S {
+    let mut state = planned.clone();
+    *state.id_mut() = Value::Value(uuid::Uuid::new_v4().to_string());
+    for (_, outcome, list) in state.outcome_lists() {
+        *list = id_list(&outcome.ids(report));
     }
+    state
 }
 
 /// Every diagnostic of a run, errors first in a fixed order, then the warnings.
 /// `create_timeout` is the timeout as written, for the timed-out message.
-pub fn report_diagnostics(report: &PowerReport, create_timeout: &str, diags: &mut Diagnostics) {
-    let saved = saved_job_ids(report);
-    missing_servers(report, diags);
-    failed_servers(report, &saved, diags);
-    timed_out(report, create_timeout, &saved, diags);
-    interrupted(report, &saved, diags);
+pub fn report_diagnostics(
+    names: &Names,
+    report: &PowerReport,
+    create_timeout: &str,
+    diags: &mut Diagnostics,
+) {
+    let saved = saved_job_ids(names, report);
+    missing_servers(names, report, diags);
+    failed_servers(names, report, &saved, diags);
+    timed_out(names, report, create_timeout, &saved, diags);
+    interrupted(names, report, &saved, diags);
     api_errors(report, &saved, diags);
-    unconfirmed(report, &saved, diags);
-    lost_answer_warnings(report, diags);
+    unconfirmed(names, report, &saved, diags);
+    forced_warning(report, diags);
+    lost_answer_warnings(names, report, diags);
 }
 
 /// The sentence every error after a submission ends with: the job ids are in state.
-fn saved_job_ids(report: &PowerReport) -> String {
+fn saved_job_ids(names: &Names, report: &PowerReport) -> String {
     if report.job_ids.is_empty() {
         return String::new();
     }
     format!(
-        "\n\nThe {} job id(s) submitted are saved in state (job_ids): {}. Terraform marks the resource tainted; the next apply starts only the servers still stopped.",
+        "\n\nThe {} job id(s) submitted are saved in state (job_ids): {}. Terraform marks the resource tainted; {}",
         report.job_ids.len(),
-        report.job_ids.join(", ")
+        report.job_ids.join(", "),
+        names.next_apply
     )
 }
 
 /// Ids that do not exist: the pre-check stopped before anything was sent.
-fn missing_servers(report: &PowerReport, diags: &mut Diagnostics) {
+fn missing_servers(names: &Names, report: &PowerReport, diags: &mut Diagnostics) {
     if report.missing.is_empty() {
         return;
     }
     diags.error(
         "Servers not found",
         format!(
-            "{} of the server_ids do not exist in this project: {}. Nothing was started.",
+            "{} of the server_ids do not exist in this project: {}. Nothing was {}.",
             report.missing.len(),
-            shorten(&report.missing)
+            shorten(&report.missing),
+            names.past
         ),
         AttributePath::new("server_ids"),
     );
 }
 
 /// One line per failed server with its error code and reason, up to the cap.
-fn failed_servers(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
+fn failed_servers(names: &Names, report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
     if report.failed.is_empty() {
         return;
     }
@@ -81,28 +86,39 @@ fn failed_servers(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
         ));
     }
     diags.root_error(
-        format!("{} server(s) failed to start", report.failed.len()),
+        format!(
+            "{} server(s) failed to {}",
+            report.failed.len(),
+            names.verb()
+        ),
         format!("{}{saved}", lines.join("\n")),
     );
 }
 
 /// The deadline passed: says what the run was still waiting for.
-fn timed_out(report: &PowerReport, create_timeout: &str, saved: &str, diags: &mut Diagnostics) {
+fn timed_out(
+    names: &Names,
+    report: &PowerReport,
+    create_timeout: &str,
+    saved: &str,
+    diags: &mut Diagnostics,
+) {
     if !report.timed_out {
         return;
     }
     diags.root_error(
-        "Timed out waiting for the start jobs",
+        format!("Timed out waiting for the {} jobs", names.verb()),
         format!(
-            "timeouts.create ({create_timeout}) passed {}; {} server(s) not confirmed started.{saved}",
-            waited_for(report).join("; "),
-            report.unconfirmed.len()
+            "timeouts.create ({create_timeout}) passed {}; {} server(s) not confirmed {}.{saved}",
+            waited_for(names, report).join("; "),
+            report.unconfirmed.len(),
+            names.past
         ),
     );
 }
 
 /// The parts of a timed-out message that name what was still pending, never empty.
-fn waited_for(report: &PowerReport) -> Vec<String> {
+fn waited_for(names: &Names, report: &PowerReport) -> Vec<String> {
     let mut what = Vec::new();
     if !report.running_jobs.is_empty() {
         what.push(format!(
@@ -112,8 +128,10 @@ fn waited_for(report: &PowerReport) -> Vec<String> {
     }
     if !report.still_in_progress.is_empty() {
         what.push(format!(
-            "while {} server(s) whose start was already in progress at the pre-check (not sent again) were still starting: {}",
+            "while {} server(s) whose {} was already in progress at the pre-check (not sent again) were still {}: {}",
             report.still_in_progress.len(),
+            names.verb(),
+            names.gerund(),
             shorten(&report.still_in_progress)
         ));
     }
@@ -146,7 +164,7 @@ fn running_jobs(report: &PowerReport) -> Vec<String> {
 }
 
 /// An interrupt (Ctrl-C, StopProvider) stopped submitting or waiting.
-fn interrupted(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
+fn interrupted(names: &Names, report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
     if !report.interrupted {
         return;
     }
@@ -158,8 +176,9 @@ fn interrupted(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
     diags.root_error(
         "Interrupted",
         format!(
-            "The provider received an interrupt and stopped {stopped}; {} server(s) not confirmed started.{saved}",
-            report.unconfirmed.len()
+            "The provider received an interrupt and stopped {stopped}; {} server(s) not confirmed {}.{saved}",
+            report.unconfirmed.len(),
+            names.past
         ),
     );
 }
@@ -172,25 +191,42 @@ fn api_errors(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
 }
 
 /// Servers left unconfirmed when no other error explains why: never a silent success.
-fn unconfirmed(report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
+fn unconfirmed(names: &Names, report: &PowerReport, saved: &str, diags: &mut Diagnostics) {
     let named_elsewhere = report.timed_out || report.interrupted || !report.errors.is_empty();
     if report.unconfirmed.is_empty() || named_elsewhere {
         return;
     }
     diags.root_error(
-        "Servers not confirmed started",
+        format!("Servers not confirmed {}", names.past),
         format!(
-            "{} server(s) were not confirmed started: {}.{saved}",
+            "{} server(s) were not confirmed {}: {}.{saved}",
             report.unconfirmed.len(),
+            names.past,
             shorten(&report.unconfirmed)
         ),
     );
 }
 
-/// Lost answers to a batch start that reading the states resolved: warnings only.
-fn lost_answer_warnings(report: &PowerReport, diags: &mut Diagnostics) {
+/// Servers a graceful stop did not stop in time, stopped with `HARD`: the guest was not
+/// shut down cleanly, which the user should hear about even when apply succeeds.
+fn forced_warning(report: &PowerReport, diags: &mut Diagnostics) {
+    if report.forced.is_empty() {
+        return;
+    }
+    diags.root_warning(
+        "Servers stopped with HARD",
+        format!(
+            "{} server(s) were not stopped by the graceful (SOFT) stop within force_after and were stopped with HARD, without a clean shutdown of their guest OS (all in forced_server_ids): {}.",
+            report.forced.len(),
+            shorten(&report.forced)
+        ),
+    );
+}
+
+/// Lost answers to a batch that reading the states resolved: warnings only.
+fn lost_answer_warnings(names: &Names, report: &PowerReport, diags: &mut Diagnostics) {
     for w in &report.warnings {
-        diags.root_warning("Batch start answer lost", w.clone());
+        diags.root_warning(format!("Batch {} answer lost", names.verb()), w.clone());
     }
 }
 
@@ -198,12 +234,25 @@ fn lost_answer_warnings(report: &PowerReport, diags: &mut Diagnostics) {
 mod tests {
     use super::*;
     use crate::power::FailedServer;
+    use crate::provider::batch_reboot::BatchRebootState;
+    use crate::provider::batch_start::BatchStartState;
+    use crate::provider::batch_stop::BatchStopState;
     use crate::provider::ids::fixtures::{A, B};
 
-    fn report_errors(report: &PowerReport) -> String {
+    fn report_errors<S: BatchState>(report: &PowerReport) -> String {
         let mut d = Diagnostics::default();
-        report_diagnostics(report, "3s", &mut d);
+        report_diagnostics(&S::NAMES, report, "3s", &mut d);
         crate::provider::error_text(&d)
+    }
+
+    fn warnings<S: BatchState>(report: &PowerReport) -> String {
+        let mut d = Diagnostics::default();
+        report_diagnostics(&S::NAMES, report, "3s", &mut d);
+        d.warnings
+            .iter()
+            .map(|w| format!("{} | {}", w.summary, w.detail))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]
@@ -213,9 +262,21 @@ mod tests {
             unconfirmed: vec![A.into()],
             ..Default::default()
         };
-        let e = report_errors(&report);
+        let e = report_errors::<BatchStartState>(&report);
         assert!(e.contains("Servers not confirmed started"), "{e}");
         assert!(e.contains(A) && e.contains("j1"), "{e}");
+        assert!(
+            e.contains("Terraform marks the resource tainted; the next apply starts only the servers still stopped."),
+            "{e}"
+        );
+        let e = report_errors::<BatchRebootState>(&report);
+        assert!(
+            e.starts_with(
+                "Servers not confirmed rebooted | 1 server(s) were not confirmed rebooted"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("terraform untaint"), "{e}");
     }
 
     #[test]
@@ -230,7 +291,11 @@ mod tests {
             timed_out: true,
             ..Default::default()
         };
-        let e = report_errors(&report);
+        let e = report_errors::<BatchStartState>(&report);
+        assert!(
+            e.starts_with("Timed out waiting for the start jobs | "),
+            "{e}"
+        );
         assert!(
             e.contains("with job(s) still running: j1, j2 (status \"WEIRD\""),
             "{e}"
@@ -244,6 +309,20 @@ mod tests {
         assert!(
             !e.contains("Servers not confirmed started"),
             "one error: {e}"
+        );
+        let e = report_errors::<BatchStopState>(&report);
+        assert!(
+            e.starts_with("Timed out waiting for the stop jobs | "),
+            "{e}"
+        );
+        assert!(
+            e.contains("whose stop was already in progress at the pre-check (not sent again) were still stopping"),
+            "{e}"
+        );
+        assert!(e.contains("2 server(s) not confirmed stopped"), "{e}");
+        assert!(
+            e.contains("the next apply stops only the servers still running."),
+            "{e}"
         );
     }
 
@@ -260,7 +339,7 @@ mod tests {
             failed,
             ..Default::default()
         };
-        let e = report_errors(&report);
+        let e = report_errors::<BatchStartState>(&report);
         assert!(
             e.starts_with("22 server(s) failed to start |   - s0: Ecs.0001: no capacity"),
             "{e}"
@@ -271,6 +350,36 @@ mod tests {
         );
         assert!(!e.contains("s20"), "{e}");
         assert!(!e.contains("saved in state"), "no job was submitted: {e}");
+        let e = report_errors::<BatchRebootState>(&report);
+        assert!(e.starts_with("22 server(s) failed to reboot | "), "{e}");
+    }
+
+    #[test]
+    fn missing_servers_lost_answers_and_forced_stops_speak_the_resources_words() {
+        let report = PowerReport {
+            missing: vec![A.into()],
+            warnings: vec!["w".into()],
+            forced: vec![B.into()],
+            ..Default::default()
+        };
+        let e = report_errors::<BatchStopState>(&report);
+        assert!(
+            e.starts_with("Servers not found | ") && e.contains("Nothing was stopped."),
+            "{e}"
+        );
+        let w = warnings::<BatchStopState>(&report);
+        assert!(w.contains("Batch stop answer lost | w"), "{w}");
+        assert!(
+            w.contains("Servers stopped with HARD | 1 server(s) were not stopped by the graceful (SOFT) stop within force_after"),
+            "{w}"
+        );
+        assert!(w.contains(B), "{w}");
+        let w = warnings::<BatchStartState>(&PowerReport {
+            warnings: vec!["w".into()],
+            ..Default::default()
+        });
+        assert!(w.starts_with("Batch start answer lost | w"), "{w}");
+        assert!(!w.contains("HARD"), "{w}");
     }
 
     #[test]
@@ -298,5 +407,19 @@ mod tests {
         assert_eq!(state.failed_server_ids, id_list(&[B.into()]));
         assert_eq!(state.server_ids, planned.server_ids);
         assert_eq!(state.wait, Value::Value(false));
+    }
+
+    #[test]
+    fn a_stop_records_the_forced_subset() {
+        let report = PowerReport {
+            job_ids: vec!["j1".into(), "j2".into()],
+            done: vec![A.into(), B.into()],
+            forced: vec![B.into()],
+            ..Default::default()
+        };
+        let state = state_from(&BatchStopState::default(), &report);
+        assert_eq!(state.stopped_server_ids, id_list(&[A.into(), B.into()]));
+        assert_eq!(state.forced_server_ids, id_list(&[B.into()]));
+        assert_eq!(state.job_ids, id_list(&["j1".into(), "j2".into()]));
     }
 }
