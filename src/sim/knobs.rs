@@ -54,8 +54,9 @@ pub enum PartialFailureParent {
 /// partial object is a valid patch (`PUT /_sim/knobs`). The defaults are written once, in
 /// each field's `#[arg(default_value …)]`; [`Knobs::default`] parses an empty command line.
 ///
-/// `fault_routes`, `failing_servers` and `ignore_soft_stop` are spelled `::std::vec::Vec` so that clap takes
-/// them as one comma-separated value (`--fault-routes A,B`), not as a repeated flag.
+/// `fault_routes`, `failing_servers` and `ignore_soft_stop` are spelled `::std::vec::Vec` so
+/// that clap takes them as one comma-separated value (`--fault-routes A,B`), not as a
+/// repeated flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Args)]
 #[serde(default, deny_unknown_fields)]
 #[command(next_help_heading = "Knobs (also at run time: PUT /_sim/knobs)")]

@@ -374,16 +374,7 @@ async fn durations_and_time_scale() {
     )
     .await;
     let ids = sim.ids();
-    let span = |job: &terraform_provider_ecs::api::models::Job| {
-        let parse = |s: &Option<String>| {
-            time::OffsetDateTime::parse(
-                s.as_deref().expect("time"),
-                &time::format_description::well_known::Rfc3339,
-            )
-            .expect("rfc3339")
-        };
-        (parse(&job.end_time) - parse(&job.begin_time)).whole_milliseconds()
-    };
+    let span = job_span_ms;
     let t = Instant::now();
     let job = sim.wait_job(&sim.start_servers(&ids).await).await;
     let took = t.elapsed();

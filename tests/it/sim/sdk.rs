@@ -6,42 +6,24 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use serde_json::Value;
 use terraform_provider_ecs::sim::{server_id_for_index, SimConfig};
 
 use super::cli::Proc;
 use crate::support::terraform::repo_root;
+use crate::support::tools::ensure_installed;
 
 /// The SDK's version: the one the signing vectors came from.
 const SDK_VERSION: &str = "3.1.219";
 
 /// The venv's python, installing the SDK first when it is missing.
 fn sdk_python() -> PathBuf {
-    static INSTALL: OnceLock<Result<(), String>> = OnceLock::new();
-    let root = repo_root();
-    let python = root
+    let python = repo_root()
         .join(".tools")
         .join(format!("huaweicloud-sdk-{SDK_VERSION}"))
         .join("venv/bin/python3");
-    if !python.exists() {
-        let installed = INSTALL.get_or_init(|| {
-            let out = Command::new(root.join("scripts/ensure-tools.sh"))
-                .arg("sdk")
-                .output()
-                .map_err(|e| format!("cannot run scripts/ensure-tools.sh: {e}"))?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(String::from_utf8_lossy(&out.stderr).into_owned())
-            }
-        });
-        if let Err(e) = installed {
-            panic!("Huawei's Python SDK is missing and could not be installed: {e}");
-        }
-    }
-    assert!(python.exists(), "no SDK venv at {}", python.display());
+    ensure_installed("sdk", &python, "Huawei's Python SDK");
     python
 }
 
