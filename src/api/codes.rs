@@ -21,6 +21,11 @@ pub const SERVER_NOT_FOUND_ALT: &str = "Ecs.0614";
 pub const TOO_MANY_SERVERS: &str = "Ecs.0118";
 /// Starting the server failed (a sub-job's code).
 pub const START_FAILED: &str = "Ecs.0226";
+/// Rebooting the server failed (a sub-job's code).
+pub const REBOOT_FAILED: &str = "Ecs.0227";
+/// Stopping the server failed (a sub-job's code). The service's code is not documented:
+/// this is ecs-sim's choice, the number after start's and reboot's.
+pub const STOP_FAILED: &str = "Ecs.0228";
 /// Other commands are being executed on the server: retry in a minute.
 pub const BUSY: &str = "Ecs.0603";
 /// The server is locked.

@@ -58,6 +58,7 @@ async fn stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
         "max_open_connections": max_conns,
         "starts_total": state.starts_total(),
         "stops_total": state.stops_total(),
+        "reboots_total": state.reboots_total(),
         "jobs": jobs,
         "last_job_end": last,
         "rss_bytes": rss_bytes(),

@@ -54,18 +54,28 @@ pub enum PartialFailureParent {
 /// partial object is a valid patch (`PUT /_sim/knobs`). The defaults are written once, in
 /// each field's `#[arg(default_value …)]`; [`Knobs::default`] parses an empty command line.
 ///
-/// `fault_routes` and `failing_servers` are spelled `::std::vec::Vec` so that clap takes
-/// them as one comma-separated value (`--fault-routes A,B`), not as a repeated flag.
+/// `fault_routes`, `failing_servers` and `ignore_soft_stop` are spelled `::std::vec::Vec` so
+/// that clap takes them as one comma-separated value (`--fault-routes A,B`), not as a
+/// repeated flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Args)]
 #[serde(default, deny_unknown_fields)]
 #[command(next_help_heading = "Knobs (also at run time: PUT /_sim/knobs)")]
 pub struct Knobs {
-    /// Per-server start time in ms, `MIN,MAX`, drawn uniformly (seeded); reboots use it too.
+    /// Per-server start time in ms, `MIN,MAX`, drawn uniformly (seeded).
     #[arg(long, value_name = "MIN,MAX", value_parser = parse_range, default_value = "15000,35000")]
     pub start_duration_ms: [u64; 2],
-    /// Per-server stop time in ms, `MIN,MAX`.
+    /// Per-server SOFT stop time in ms, `MIN,MAX` (a stop without `type` is SOFT).
     #[arg(long, value_name = "MIN,MAX", value_parser = parse_range, default_value = "15000,35000")]
     pub stop_duration_ms: [u64; 2],
+    /// Per-server HARD stop time in ms, `MIN,MAX`.
+    #[arg(long, value_name = "MIN,MAX", value_parser = parse_range, default_value = "5000,10000")]
+    pub hard_stop_duration_ms: [u64; 2],
+    /// Per-server SOFT reboot time in ms, `MIN,MAX`.
+    #[arg(long, value_name = "MIN,MAX", value_parser = parse_range, default_value = "30000,60000")]
+    pub reboot_duration_ms: [u64; 2],
+    /// Per-server HARD reboot time in ms, `MIN,MAX`.
+    #[arg(long, value_name = "MIN,MAX", value_parser = parse_range, default_value = "15000,35000")]
+    pub hard_reboot_duration_ms: [u64; 2],
     /// Multiplies every duration.
     #[arg(long, default_value = "1.0")]
     pub time_scale: f64,
@@ -108,11 +118,26 @@ pub struct Knobs {
     /// Added delay in ms before every API answer.
     #[arg(long, default_value = "0")]
     pub latency_ms: u64,
-    /// Comma-separated server ids whose start sub-job FAILs with `Ecs.0226` (the server
-    /// stays SHUTOFF).
+    /// Comma-separated server ids whose sub-job FAILs after the drawn duration, whatever
+    /// the operation: start `Ecs.0226` (stays SHUTOFF), reboot `Ecs.0227` (back to
+    /// ACTIVE), stop `Ecs.0228` (stays ACTIVE; the real code is unknown).
     #[arg(long, value_name = "IDS", value_parser = parse_list, default_value = "", hide_default_value = true)]
     pub failing_servers: ::std::vec::Vec<String>,
-    /// How starting a running server is answered.
+    /// Comma-separated server ids whose guest ignores a SOFT stop: `ACTIVE` +
+    /// `powering-off` for `soft_stop_timeout_ms`, then the sub-job FAILs `Ecs.0228` and the
+    /// server is `ACTIVE` again. A HARD stop still stops them.
+    #[arg(long, value_name = "IDS", value_parser = parse_list, default_value = "", hide_default_value = true)]
+    pub ignore_soft_stop: ::std::vec::Vec<String>,
+    /// How long the service waits for a guest that ignores a SOFT stop before failing its
+    /// sub-job, in ms (scaled by `time_scale`). The real value is not documented.
+    #[arg(long, default_value = "300000")]
+    pub soft_stop_timeout_ms: u64,
+    /// A HARD stop of a server whose SOFT stop is under way FAILs `Ecs.0603` (busy) instead
+    /// of overriding it (the real behaviour is not documented).
+    #[arg(long)]
+    pub soft_stop_blocks_hard_stop: bool,
+    /// How starting a running server, stopping a stopped one or rebooting a stopped one is
+    /// answered (an ERROR server, or a reboot of a server in a transition, never succeeds).
     #[arg(long, value_enum, default_value_t)]
     pub already_running_mode: AlreadyRunningMode,
     /// The parent status of a job with some FAIL sub-jobs.
@@ -166,6 +191,9 @@ impl Knobs {
         for (name, [lo, hi]) in [
             ("start_duration_ms", self.start_duration_ms),
             ("stop_duration_ms", self.stop_duration_ms),
+            ("hard_stop_duration_ms", self.hard_stop_duration_ms),
+            ("reboot_duration_ms", self.reboot_duration_ms),
+            ("hard_reboot_duration_ms", self.hard_reboot_duration_ms),
         ] {
             if lo > hi {
                 return Err(format!("{name}: min {lo} is greater than max {hi}"));

@@ -28,6 +28,14 @@ fn patch_merges_and_refuses_unknown_keys() {
     assert!(k
         .merged(&serde_json::json!({"start_duration_ms": [5, 1]}))
         .is_err());
+    for range in [
+        "hard_stop_duration_ms",
+        "reboot_duration_ms",
+        "hard_reboot_duration_ms",
+    ] {
+        let refused = k.merged(&serde_json::json!({ range: [5, 1] }));
+        assert!(refused.is_err_and(|e| e.contains(range)), "{range}");
+    }
     assert!(k
         .merged(&serde_json::json!({"fault_routes": ["GET /nope"]}))
         .is_err());
@@ -40,6 +48,9 @@ fn defaults_are_the_documented_ones() {
         serde_json::json!({
             "start_duration_ms": [15000, 35000],
             "stop_duration_ms": [15000, 35000],
+            "hard_stop_duration_ms": [5000, 10000],
+            "reboot_duration_ms": [30000, 60000],
+            "hard_reboot_duration_ms": [15000, 35000],
             "time_scale": 1.0,
             "start_rate_limit_per_minute": 1000,
             "start_rate_window_ms": 60000,
@@ -54,6 +65,9 @@ fn defaults_are_the_documented_ones() {
             "retry_after_secs": 1,
             "latency_ms": 0,
             "failing_servers": [],
+            "ignore_soft_stop": [],
+            "soft_stop_timeout_ms": 300000,
+            "soft_stop_blocks_hard_stop": false,
             "already_running_mode": "subjob_fail",
             "partial_failure_parent": "fail",
             "never_finish": false,
@@ -158,6 +172,17 @@ fn every_other_flag_keeps_its_spelling() {
         "-3600",
         "--failing-servers",
         " a , ,b ",
+        "--hard-stop-duration-ms",
+        "1,2",
+        "--reboot-duration-ms",
+        "3,4",
+        "--hard-reboot-duration-ms",
+        "5-6",
+        "--ignore-soft-stop",
+        "c,d",
+        "--soft-stop-timeout-ms",
+        "10",
+        "--soft-stop-blocks-hard-stop",
     ]);
     let expected = Knobs {
         stop_duration_ms: [5, 5],
@@ -180,6 +205,12 @@ fn every_other_flag_keeps_its_spelling() {
         clock_skew_tolerance_secs: 9,
         clock_offset_secs: -3600,
         failing_servers: vec!["a".into(), "b".into()],
+        hard_stop_duration_ms: [1, 2],
+        reboot_duration_ms: [3, 4],
+        hard_reboot_duration_ms: [5, 6],
+        ignore_soft_stop: vec!["c".into(), "d".into()],
+        soft_stop_timeout_ms: 10,
+        soft_stop_blocks_hard_stop: true,
         ..Knobs::default()
     };
     assert_eq!(k, expected);

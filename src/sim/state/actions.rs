@@ -1,131 +1,23 @@
-//! Power actions: reading an action body, and [`State::submit`], which checks a batch and
-//! turns it into a job in the order the API refuses things: batch size, ids (repeated,
+//! Power action POSTs: reading an action body, and [`State::submit`], which checks a batch
+//! and turns it into a job in the order the API refuses things: batch size, ids (repeated,
 //! malformed, missing), locked servers, wrong states under `sync_400`, the start rate
-//! limit. Nothing changes when a POST is refused.
-//!
-//! What differs between actions (the state each starts from and ends in, its durations,
-//! its job types, its counters) is a method of [`PowerAction`]; another action is one more
-//! variant and one more arm in each, not another copy of `submit`.
+//! limit. Nothing changes when a POST is refused. What differs between the actions is in
+//! `power_action.rs`.
 
 use std::collections::HashSet;
 
-use super::jobs::{init_ms, Outcome, SubJobRecord};
-use super::servers::{Power, Server, Transition, NEVER};
-use super::{Counters, State};
+use super::jobs::{init_ms, Outcome, SubJobRecord, Superseded};
+use super::power_action::{Plan, PowerAction, IGNORED_SOFT_STOP};
+use super::servers::{Transition, NEVER};
+use super::State;
 use crate::api::codes::{
-    BUSY, INVALID_PARAMETER, LOCKED, SERVER_NOT_FOUND, START_FAILED, STATE_CONFLICT,
-    TOO_MANY_SERVERS,
+    BUSY, INVALID_PARAMETER, LOCKED, SERVER_NOT_FOUND, STATE_CONFLICT, TOO_MANY_SERVERS,
 };
 use crate::api::models::{
     is_server_id, BatchRebootBody, BatchStartBody, BatchStopBody, PowerType, MAX_SERVERS_PER_ACTION,
 };
 use crate::sim::failure::Failure;
 use crate::sim::knobs::{AlreadyRunningMode, Knobs};
-
-/// The batch power actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PowerAction {
-    Start,
-    Stop,
-    Reboot(PowerType),
-}
-
-impl PowerAction {
-    /// The state a server must rest in for the action to begin.
-    fn starts_from(self) -> Power {
-        match self {
-            PowerAction::Start => Power::Shutoff,
-            PowerAction::Stop | PowerAction::Reboot(_) => Power::Active,
-        }
-    }
-
-    /// The state a server rests in when the action ends well.
-    pub(super) fn target(self) -> Power {
-        match self {
-            PowerAction::Start | PowerAction::Reboot(_) => Power::Active,
-            PowerAction::Stop => Power::Shutoff,
-        }
-    }
-
-    /// Whether a server in a transition of `other` is already doing this action.
-    fn same_kind(self, other: PowerAction) -> bool {
-        std::mem::discriminant(&self) == std::mem::discriminant(&other)
-    }
-
-    /// `[min, max]` of one server's transition in ms (reboots take as long as starts).
-    pub(super) fn duration_ms(self, knobs: &Knobs) -> [u64; 2] {
-        match self {
-            PowerAction::Stop => knobs.stop_duration_ms,
-            PowerAction::Start | PowerAction::Reboot(_) => knobs.start_duration_ms,
-        }
-    }
-
-    /// Whether the servers count against `start_rate_limit_per_minute`.
-    fn is_rate_limited(self) -> bool {
-        matches!(self, PowerAction::Start)
-    }
-
-    /// The outcome for a server in `failing_servers`, for the actions it applies to.
-    fn simulated_failure(self) -> Option<Outcome> {
-        match self {
-            PowerAction::Start => Some(Outcome::Fail(
-                START_FAILED,
-                "Failed to start the ECS (simulated failure).",
-            )),
-            PowerAction::Stop | PowerAction::Reboot(_) => None,
-        }
-    }
-
-    /// `job_type` of the parent job. The real strings are unknown (`ecs-api.md` §8).
-    pub(super) fn job_type(self) -> &'static str {
-        match self {
-            PowerAction::Start => "batchStartServers",
-            PowerAction::Stop => "batchStopServers",
-            PowerAction::Reboot(_) => "batchRebootServers",
-        }
-    }
-
-    pub(super) fn sub_job_type(self) -> &'static str {
-        match self {
-            PowerAction::Start => "startServer",
-            PowerAction::Stop => "stopServer",
-            PowerAction::Reboot(_) => "rebootServer",
-        }
-    }
-
-    /// Counts one sub-job on its server (`/_sim/servers/{id}`).
-    fn count_on(self, server: &mut Server) {
-        match self {
-            PowerAction::Start => server.start_count += 1,
-            PowerAction::Stop => server.stop_count += 1,
-            PowerAction::Reboot(_) => {}
-        }
-    }
-
-    /// Counts `n` sub-jobs in the totals (`/_sim/stats`).
-    fn count_total(self, counters: &mut Counters, n: u64) {
-        match self {
-            PowerAction::Start => counters.starts_total += n,
-            PowerAction::Stop => counters.stops_total += n,
-            PowerAction::Reboot(_) => {}
-        }
-    }
-
-    /// What this action does to `server` (settled).
-    fn plan_for(self, server: &Server) -> Plan {
-        match server.transition {
-            Some(t) if t.action.same_kind(self) => Plan::Join {
-                end_ms: t.end_ms,
-                fails: t.fails,
-            },
-            Some(_) => Plan::Busy,
-            None if server.power == self.starts_from() => Plan::Begin,
-            None => Plan::WrongState {
-                may_succeed: server.power != Power::Error,
-            },
-        }
-    }
-}
 
 const ONE_ACTION: &str = "expected exactly one of \"os-start\", \"os-stop\", \"reboot\"";
 
@@ -157,7 +49,8 @@ pub fn parse_action_body(body: &[u8]) -> Result<(PowerAction, Vec<String>), Fail
         }
         "os-stop" => {
             let b: BatchStopBody = serde_json::from_value(value).map_err(bad_body)?;
-            (PowerAction::Stop, b.os_stop.servers)
+            let power_type = b.os_stop.power_type.unwrap_or(PowerType::Soft);
+            (PowerAction::Stop(power_type), b.os_stop.servers)
         }
         "reboot" => {
             let b: BatchRebootBody = serde_json::from_value(value).map_err(bad_body)?;
@@ -166,21 +59,6 @@ pub fn parse_action_body(body: &[u8]) -> Result<(PowerAction, Vec<String>), Fail
         _ => return Err(bad_body(ONE_ACTION)),
     };
     Ok((action, servers.into_iter().map(|r| r.id).collect()))
-}
-
-/// What an accepted action does to one server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plan {
-    /// The server begins the transition.
-    Begin,
-    /// The server is already in a transition of the same kind: the sub-job shares its end
-    /// (and its failure).
-    Join { end_ms: u64, fails: bool },
-    /// Another action is under way: the sub-job FAILs with `Ecs.0603`.
-    Busy,
-    /// The server does not rest in the state the action starts from (`already_running_mode`;
-    /// an ERROR server never succeeds).
-    WrongState { may_succeed: bool },
 }
 
 /// The instants a new job's sub-jobs are placed by.
@@ -298,7 +176,7 @@ impl State {
         for &i in servers {
             let s = &mut self.servers[i];
             s.settle(now);
-            let plan = action.plan_for(s);
+            let plan = action.plan_for(s, &self.knobs);
             if let Plan::WrongState { .. } = plan {
                 wrong.push((
                     STATE_CONFLICT.to_string(),
@@ -338,51 +216,53 @@ impl State {
             running_ms: now + init_ms(&self.knobs),
             never: self.take_never_finish(),
         };
-        let failing: HashSet<String> = match action.simulated_failure() {
-            Some(_) => self.knobs.failing_servers.iter().cloned().collect(),
-            None => HashSet::new(),
-        };
+        let misbehaving = Misbehaving::of(action, &self.knobs);
         let mut subs = Vec::with_capacity(plans.len());
+        let mut superseded = Vec::new();
         for (i, plan) in plans {
-            let fails = failing.contains(&*self.servers[i].id);
-            subs.push(self.sub_job(action, i, plan, &times, fails));
+            let sub = self.sub_job(action, i, plan, &times, &misbehaving);
+            if let Plan::Supersede { end_ms } = plan {
+                superseded.push(Superseded {
+                    server_id: sub.server_id.clone(),
+                    old_end_ms: end_ms,
+                    new_end_ms: sub.end_ms,
+                    outcome: sub.outcome,
+                });
+            }
+            subs.push(sub);
         }
+        self.supersede(&superseded);
         action.count_total(&mut self.counters, subs.len() as u64);
         self.insert_job(action, now, times.running_ms, subs, times.never)
     }
 
     /// Server `i`'s part of the job: its transition when it begins one, and its sub-job.
-    /// `fails`: the server is in `failing_servers` (for the actions that can fail).
     fn sub_job(
         &mut self,
         action: PowerAction,
         i: usize,
         plan: Plan,
         times: &JobTimes,
-        fails: bool,
+        misbehaving: &Misbehaving,
     ) -> SubJobRecord {
         // Drawn for every server, whatever its plan, so that a seed gives the same
         // durations however the servers stand.
         let drawn_end = self
             .draw_end(action, times.now, times.never)
             .max(times.running_ms);
-        let outcome_of = |fails: bool| match action.simulated_failure() {
-            Some(failure) if fails => failure,
-            _ => Outcome::Success,
-        };
-        let mode = self.knobs.already_running_mode;
-        let s = &mut self.servers[i];
         let (end_ms, outcome) = match plan {
-            Plan::Begin => {
+            Plan::Begin | Plan::Supersede { .. } => {
+                let (end_ms, outcome) = self.transition_end(i, drawn_end, times, misbehaving);
+                let s = &mut self.servers[i];
                 s.transition = Some(Transition {
                     action,
-                    end_ms: drawn_end,
-                    fails,
+                    end_ms,
+                    outcome,
                 });
                 s.updated_ms = times.now;
-                (drawn_end, outcome_of(fails))
+                (end_ms, outcome)
             }
-            Plan::Join { end_ms, fails } => (end_ms, outcome_of(fails)),
+            Plan::Join { end_ms, outcome } => (end_ms, outcome),
             Plan::Busy => (
                 times.running_ms,
                 Outcome::Fail(
@@ -390,21 +270,72 @@ impl State {
                     "Other commands are being executed on the ECS. Try again later.",
                 ),
             ),
-            Plan::WrongState { may_succeed } => {
-                let end = if times.never { NEVER } else { times.running_ms };
-                if may_succeed && mode == AlreadyRunningMode::Success {
-                    (end, Outcome::Success)
-                } else {
-                    let reason = "The ECS status does not meet requirements.";
-                    (end, Outcome::Fail(STATE_CONFLICT, reason))
-                }
-            }
+            Plan::WrongState { may_succeed } => self.wrong_state(may_succeed, times),
         };
+        let s = &mut self.servers[i];
         action.count_on(s);
         SubJobRecord {
             server_id: s.id.clone(),
             end_ms,
             outcome,
+        }
+    }
+
+    /// When and how the transition server `i` begins ends: a guest that ignores a SOFT
+    /// stop fails after `soft_stop_timeout_ms`, a failing server after the drawn duration.
+    fn transition_end(
+        &self,
+        i: usize,
+        drawn_end: u64,
+        times: &JobTimes,
+        misbehaving: &Misbehaving,
+    ) -> (u64, Outcome) {
+        let id = &*self.servers[i].id;
+        if misbehaving.ignoring.contains(id) {
+            let end = if times.never {
+                NEVER
+            } else {
+                let timeout = self.scaled(self.knobs.soft_stop_timeout_ms);
+                times.now.saturating_add(timeout).max(times.running_ms)
+            };
+            return (end, IGNORED_SOFT_STOP);
+        }
+        if misbehaving.failing.contains(id) {
+            return (drawn_end, misbehaving.failure);
+        }
+        (drawn_end, Outcome::Success)
+    }
+
+    /// A wrong-state sub-job: it ends when the job leaves INIT, per `already_running_mode`.
+    fn wrong_state(&self, may_succeed: bool, times: &JobTimes) -> (u64, Outcome) {
+        let end = if times.never { NEVER } else { times.running_ms };
+        if may_succeed && self.knobs.already_running_mode == AlreadyRunningMode::Success {
+            (end, Outcome::Success)
+        } else {
+            let reason = "The ECS status does not meet requirements.";
+            (end, Outcome::Fail(STATE_CONFLICT, reason))
+        }
+    }
+}
+
+/// The servers that misbehave in one job: `failing_servers` (and how they fail), and, for
+/// a SOFT stop, `ignore_soft_stop`.
+struct Misbehaving {
+    failing: HashSet<String>,
+    failure: Outcome,
+    ignoring: HashSet<String>,
+}
+
+impl Misbehaving {
+    fn of(action: PowerAction, knobs: &Knobs) -> Self {
+        let ignoring = match action {
+            PowerAction::Stop(PowerType::Soft) => knobs.ignore_soft_stop.iter().cloned().collect(),
+            _ => HashSet::new(),
+        };
+        Self {
+            failing: knobs.failing_servers.iter().cloned().collect(),
+            failure: action.simulated_failure(),
+            ignoring,
         }
     }
 }

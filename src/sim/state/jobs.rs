@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use rand::Rng;
 
-use super::actions::PowerAction;
+use super::power_action::PowerAction;
 use super::State;
-use crate::api::models::{Job, JobEntities, JobStatus, SubJob, SubJobEntities};
+use crate::api::models::{Job, JobEntities, JobStatus, PowerType, SubJob, SubJobEntities};
 use crate::sim::knobs::{Knobs, PartialFailureParent};
 
 /// A job's INIT phase: 10% of the shortest start or stop time (scaled), at most 1 s.
@@ -23,6 +23,15 @@ pub(super) enum Outcome {
     Success,
     /// `(error_code, fail_reason)`.
     Fail(&'static str, &'static str),
+}
+
+/// A SOFT stop overridden by a HARD one on one server: the SOFT stop's sub-jobs on it
+/// (those ending at `old_end_ms`, the transition's end) end with the HARD stop instead.
+pub(super) struct Superseded {
+    pub server_id: Arc<str>,
+    pub old_end_ms: u64,
+    pub new_end_ms: u64,
+    pub outcome: Outcome,
 }
 
 /// One server's part of a job.
@@ -133,6 +142,31 @@ impl State {
             let id = self.rng.gen::<u128>() & !0xffff;
             if id != 0 && !self.jobs.contains_key(&id) {
                 return id;
+            }
+        }
+    }
+
+    /// Makes the sub-jobs of the SOFT stops that HARD stops overrode end with them, as the
+    /// server did. One pass over the SOFT stop jobs, whatever the number overridden.
+    pub(super) fn supersede(&mut self, superseded: &[Superseded]) {
+        if superseded.is_empty() {
+            return;
+        }
+        let by_server: HashMap<&str, &Superseded> =
+            superseded.iter().map(|s| (&*s.server_id, s)).collect();
+        let soft_stops = self
+            .jobs
+            .values_mut()
+            .filter(|j| j.action == PowerAction::Stop(PowerType::Soft));
+        for job in soft_stops {
+            for sub in &mut job.subs {
+                match by_server.get(&*sub.server_id) {
+                    Some(s) if sub.end_ms == s.old_end_ms => {
+                        sub.end_ms = s.new_end_ms;
+                        sub.outcome = s.outcome;
+                    }
+                    _ => {}
+                }
             }
         }
     }

@@ -1,5 +1,5 @@
-//! The simulated cloud, behind one lock: servers (`servers.rs`), power actions
-//! (`actions.rs`), jobs (`jobs.rs`), the start-rate window (`rate_window.rs`) and the
+//! The simulated cloud, behind one lock: servers (`servers.rs`), power action POSTs
+//! (`actions.rs`) and what differs between the actions (`power_action.rs`), jobs (`jobs.rs`), the start-rate window (`rate_window.rs`) and the
 //! clock (here).
 //!
 //! Time is lazy: a power action records, on each server and in its job, when the transition
@@ -8,6 +8,7 @@
 
 mod actions;
 mod jobs;
+mod power_action;
 mod rate_window;
 mod servers;
 
@@ -21,8 +22,9 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-pub use actions::{parse_action_body, PowerAction};
+pub use actions::parse_action_body;
 pub use jobs::JobView;
+pub use power_action::PowerAction;
 pub use servers::{Power, ServerRecord};
 
 use super::knobs::Knobs;
@@ -35,6 +37,7 @@ use servers::Server;
 struct Counters {
     starts_total: u64,
     stops_total: u64,
+    reboots_total: u64,
     /// The latest end among purged jobs (live jobs are looked at directly).
     purged_last_end_ms: Option<u64>,
 }
@@ -116,12 +119,17 @@ impl State {
         self.counters.stops_total
     }
 
-    /// Zeroes the start/stop counters (per server too) and the last job end.
+    pub fn reboots_total(&self) -> u64 {
+        self.counters.reboots_total
+    }
+
+    /// Zeroes the start/stop/reboot counters (per server too) and the last job end.
     pub fn reset_counters(&mut self) {
         self.counters = Counters::default();
         for s in &mut self.servers {
             s.start_count = 0;
             s.stop_count = 0;
+            s.reboot_count = 0;
         }
     }
 
@@ -129,3 +137,6 @@ impl State {
         self.rng = StdRng::seed_from_u64(seed);
     }
 }
+
+#[cfg(test)]
+mod tests;

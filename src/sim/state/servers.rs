@@ -7,7 +7,8 @@ use std::sync::Arc;
 use rand::Rng;
 use serde::Serialize;
 
-use super::actions::PowerAction;
+use super::jobs::Outcome;
+use super::power_action::PowerAction;
 use super::State;
 use crate::api::models::{PowerType, ServerDetail, ServerFault};
 use crate::sim::config::{server_id_for_index, ServerSpec};
@@ -39,8 +40,8 @@ impl Power {
 pub(super) struct Transition {
     pub action: PowerAction,
     pub end_ms: u64,
-    /// The transition ends without reaching its target (a failing start).
-    pub fails: bool,
+    /// How its sub-jobs end; on a failure the server stays in the state it started from.
+    pub outcome: Outcome,
 }
 
 #[derive(Debug)]
@@ -53,6 +54,7 @@ pub(super) struct Server {
     pub updated_ms: u64,
     pub start_count: u32,
     pub stop_count: u32,
+    pub reboot_count: u32,
 }
 
 /// How a server's power state is served: the four fields the API shows.
@@ -89,7 +91,7 @@ impl Server {
     pub fn settle(&mut self, now: u64) {
         if let Some(t) = self.transition {
             if now >= t.end_ms {
-                if !t.fails {
+                if t.outcome == Outcome::Success {
                     self.power = t.action.target();
                 }
                 self.updated_ms = t.end_ms;
@@ -105,7 +107,7 @@ impl Server {
             (Power::Shutoff, Some(Start)) => {
                 ServerView::new("SHUTOFF", Some("powering-on"), "stopped", 4)
             }
-            (Power::Active, Some(Stop)) => {
+            (Power::Active, Some(Stop(_))) => {
                 ServerView::new("ACTIVE", Some("powering-off"), "active", 1)
             }
             (Power::Active, Some(Reboot(PowerType::Soft))) => {
@@ -121,12 +123,14 @@ impl Server {
     }
 }
 
-/// One server for the admin API: as served, with its action counts.
+/// One server for the admin API: as served, with its action counts (sub-jobs received,
+/// whatever their outcome).
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerRecord {
     pub server: ServerDetail,
     pub start_count: u32,
     pub stop_count: u32,
+    pub reboot_count: u32,
 }
 
 /// A validated [`ServerSpec`]: its power state and the transition it is in, if any.
@@ -146,11 +150,14 @@ fn parse_spec(s: &ServerSpec) -> Result<ParsedSpec<'_>, String> {
     let action = match (s.task_state.as_deref(), power) {
         (None | Some(""), _) => None,
         (Some("powering-on"), Power::Shutoff) => Some(PowerAction::Start),
-        (Some("powering-off"), Power::Active) => Some(PowerAction::Stop),
+        (Some("powering-off"), Power::Active) => Some(PowerAction::Stop(PowerType::Soft)),
+        (Some("rebooting"), Power::Active) => Some(PowerAction::Reboot(PowerType::Soft)),
+        (Some("rebooting_hard"), Power::Active) => Some(PowerAction::Reboot(PowerType::Hard)),
         (Some(t), _) => {
             return Err(format!(
                 "server {}: task_state {t:?} with status {} is not supported \
-                 (powering-on needs SHUTOFF, powering-off needs ACTIVE)",
+                 (powering-on needs SHUTOFF; powering-off, rebooting and rebooting_hard \
+                 need ACTIVE)",
                 s.id, s.status
             ))
         }
@@ -222,6 +229,7 @@ impl State {
             updated_ms: 0,
             start_count: 0,
             stop_count: 0,
+            reboot_count: 0,
         });
         self.index.insert(id, i as u32);
         i
@@ -251,7 +259,7 @@ impl State {
                 self.servers[i].transition = Some(Transition {
                     action,
                     end_ms,
-                    fails: false,
+                    outcome: Outcome::Success,
                 });
             }
             self.servers[i].updated_ms = now;
@@ -272,8 +280,12 @@ impl State {
         } else {
             lo
         };
-        let scaled = (raw as f64 * self.knobs.time_scale).round() as u64;
-        now.saturating_add(scaled)
+        now.saturating_add(self.scaled(raw))
+    }
+
+    /// A duration in ms multiplied by `time_scale`.
+    pub(super) fn scaled(&self, ms: u64) -> u64 {
+        (ms as f64 * self.knobs.time_scale).round() as u64
     }
 
     pub fn server_ids(&self) -> Vec<String> {
@@ -367,7 +379,7 @@ impl State {
         matching
     }
 
-    /// The server as served, with its start and stop counts, for the admin API.
+    /// The server as served, with its action counts, for the admin API.
     pub fn server_record(&mut self, id: &str) -> Option<ServerRecord> {
         let server = self.show_server(id)?;
         let s = &self.servers[*self.index.get(id)? as usize];
@@ -375,6 +387,7 @@ impl State {
             server,
             start_count: s.start_count,
             stop_count: s.stop_count,
+            reboot_count: s.reboot_count,
         })
     }
 

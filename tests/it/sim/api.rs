@@ -754,3 +754,136 @@ async fn custom_identity_from_config() {
     assert_eq!(s, 200);
     assert_eq!(v["projects"][0]["id"], "abcdefabcdefabcdefabcdefabcdef12");
 }
+
+/// POSTs a raw action body; (status, JSON answer).
+async fn post_raw(sim: &TestSim, body: &str) -> (u16, Value) {
+    let r = sim
+        .send(
+            "POST",
+            &sim.action_path(),
+            &[],
+            Some(body.as_bytes()),
+            Opts::default(),
+        )
+        .await
+        .expect("answered");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn stop_and_reboot_type_is_validated_as_the_service_does() {
+    let sim = TestSim::start(1, fast_knobs()).await;
+    let ids = sim.ids();
+    sim.sim_admin().set_active(&ids).await;
+    let servers = json!([{"id": ids[0]}]);
+    // A reboot without `type`: 400 naming the missing field.
+    let (s, v) = post_raw(&sim, &json!({"reboot": {"servers": servers}}).to_string()).await;
+    assert_eq!((s, ecs_code(&v)), (400, "Ecs.0005"), "{v}");
+    let message = v["error"]["message"].as_str().expect("message");
+    assert!(message.contains("type"), "{message}");
+    // Any `type` but SOFT or HARD, on either action.
+    for bad in [
+        json!("soft"),
+        json!("hard"),
+        json!("FORCE"),
+        json!(""),
+        json!(1),
+    ] {
+        for key in ["os-stop", "reboot"] {
+            let body = json!({key: {"servers": servers, "type": bad}}).to_string();
+            let (s, v) = post_raw(&sim, &body).await;
+            assert_eq!((s, ecs_code(&v)), (400, "Ecs.0005"), "{body}: {v}");
+        }
+    }
+    let body = json!({"reboot": {"servers": servers, "type": null}}).to_string();
+    assert_eq!(post_raw(&sim, &body).await.0, 400, "{body}");
+    // Nothing was done.
+    assert_eq!(sim.stats().await["stops_total"], 0);
+    assert_eq!(sim.stats().await["reboots_total"], 0);
+    assert_eq!(
+        sim.server(&ids[0]).await["OS-EXT-STS:task_state"],
+        Value::Null
+    );
+    // A stop without `type` is a SOFT stop: a guest that ignores SOFT stops ignores it.
+    sim.knobs(json!({"ignore_soft_stop": [ids[0]], "soft_stop_timeout_ms": 50}))
+        .await;
+    let (s, v) = post_raw(&sim, &json!({"os-stop": {"servers": servers}}).to_string()).await;
+    assert_eq!(s, 200, "{v}");
+    let job = sim.wait_job(v["job_id"].as_str().expect("job")).await;
+    assert_eq!(job.error_code.as_deref(), Some("Ecs.0228"));
+    assert_eq!(sim.server(&ids[0]).await["status"], "ACTIVE");
+    // Both types are accepted on both actions.
+    for (key, t) in [("os-stop", "HARD"), ("reboot", "SOFT"), ("reboot", "HARD")] {
+        sim.sim_admin().set_active(&ids).await;
+        let body = json!({key: {"servers": servers, "type": t}}).to_string();
+        let (s, v) = post_raw(&sim, &body).await;
+        assert_eq!(s, 200, "{body}: {v}");
+        sim.wait_job(v["job_id"].as_str().expect("job")).await;
+    }
+}
+
+#[tokio::test]
+async fn a_locked_server_refuses_every_operation() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let ids = sim.ids();
+    for status in ["ACTIVE", "SHUTOFF"] {
+        sim.sim_admin()
+            .set_servers(json!([{"id": ids[1], "status": status, "locked": true}]))
+            .await;
+        for (key, t) in [
+            ("os-start", None),
+            ("os-stop", None),
+            ("os-stop", Some(("type", "SOFT"))),
+            ("os-stop", Some(("type", "HARD"))),
+            ("reboot", Some(("type", "SOFT"))),
+            ("reboot", Some(("type", "HARD"))),
+        ] {
+            let (s, v) = sim.action(key, &ids, t).await;
+            assert_eq!((s, ecs_code(&v)), (400, "Ecs.0605"), "{key} {t:?} {status}");
+            assert_eq!(v["error"]["details"][0]["code"], "Ecs.0605");
+            assert!(v["error"]["details"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(&ids[1])));
+        }
+    }
+    let stats = sim.stats().await;
+    let totals = ["starts_total", "stops_total", "reboots_total"].map(|k| stats[k].clone());
+    assert_eq!(totals, [json!(0), json!(0), json!(0)], "nothing was done");
+}
+
+#[tokio::test]
+async fn states_while_a_hard_reboot_and_a_soft_stop_run() {
+    let sim = TestSim::start(2, slow_knobs()).await;
+    let ids = sim.ids();
+    sim.sim_admin().set_active(&ids).await;
+    let (s, v) = sim
+        .action("reboot", &ids[..1], Some(("type", "HARD")))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let reboot = v["job_id"].as_str().expect("job").to_string();
+    let (s, v) = sim
+        .action("os-stop", &ids[1..], Some(("type", "SOFT")))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let stop = v["job_id"].as_str().expect("job").to_string();
+    let rebooting = sim.server(&ids[0]).await;
+    assert_eq!(rebooting["status"], "HARD_REBOOT");
+    assert_eq!(rebooting["OS-EXT-STS:task_state"], "rebooting_hard");
+    assert_eq!(rebooting["OS-EXT-STS:vm_state"], "active");
+    assert_eq!(rebooting["OS-EXT-STS:power_state"], 1);
+    let stopping = sim.server(&ids[1]).await;
+    assert_eq!(stopping["status"], "ACTIVE");
+    assert_eq!(stopping["OS-EXT-STS:task_state"], "powering-off");
+    let job = sim.wait_job(&reboot).await;
+    assert_eq!(job.status, Some(JobStatus::Success));
+    assert_eq!(job.job_type.as_deref(), Some("batchRebootServers"));
+    assert_eq!(job.sub_jobs()[0].job_type.as_deref(), Some("rebootServer"));
+    let after = sim.server(&ids[0]).await;
+    assert_eq!(after["status"], "ACTIVE");
+    assert_eq!(after["OS-EXT-STS:task_state"], Value::Null);
+    let job = sim.wait_job(&stop).await;
+    assert_eq!(job.job_type.as_deref(), Some("batchStopServers"));
+    assert_eq!(job.sub_jobs()[0].job_type.as_deref(), Some("stopServer"));
+    assert_eq!(sim.server(&ids[1]).await["status"], "SHUTOFF");
+}

@@ -11,13 +11,14 @@ use terraform_provider_ecs::sim::{server_id_for_index, SimConfig};
 
 use crate::support::sim::{TestSim, PROJECT};
 
-struct Proc {
+/// The `ecs-sim` binary, running; killed when dropped.
+pub(super) struct Proc {
     child: Child,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Proc {
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
+    pub(super) fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
         // ECS_SIM_BIN measures another build (e.g. the release binary) with the same test.
         let bin = std::env::var("ECS_SIM_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_ecs-sim").to_string());

@@ -374,16 +374,7 @@ async fn durations_and_time_scale() {
     )
     .await;
     let ids = sim.ids();
-    let span = |job: &terraform_provider_ecs::api::models::Job| {
-        let parse = |s: &Option<String>| {
-            time::OffsetDateTime::parse(
-                s.as_deref().expect("time"),
-                &time::format_description::well_known::Rfc3339,
-            )
-            .expect("rfc3339")
-        };
-        (parse(&job.end_time) - parse(&job.begin_time)).whole_milliseconds()
-    };
+    let span = job_span_ms;
     let t = Instant::now();
     let job = sim.wait_job(&sim.start_servers(&ids).await).await;
     let took = t.elapsed();
@@ -557,4 +548,212 @@ async fn restarting_a_starting_server_joins_and_counts() {
     let j = sim.wait_job(v["job_id"].as_str().expect("job")).await;
     assert_eq!(j.status, Some(JobStatus::Fail));
     assert_eq!(j.sub_jobs()[0].error_code.as_deref(), Some("Ecs.0603"));
+}
+
+/// The milliseconds between a finished job's `begin_time` and `end_time`.
+fn job_span_ms(job: &terraform_provider_ecs::api::models::Job) -> i128 {
+    let parse = |s: &Option<String>| {
+        time::OffsetDateTime::parse(
+            s.as_deref().expect("time"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("rfc3339")
+    };
+    (parse(&job.end_time) - parse(&job.begin_time)).whole_milliseconds()
+}
+
+#[tokio::test]
+async fn stop_and_reboot_durations_per_type_and_time_scale() {
+    // Nominal 20 s soft stop, 6 s hard stop, 16 s soft reboot, 10 s hard reboot, scaled by
+    // 0.005: 100, 30, 80 and 50 ms.
+    let sim = TestSim::start(
+        1,
+        Knobs {
+            stop_duration_ms: [20_000, 20_000],
+            hard_stop_duration_ms: [6_000, 6_000],
+            reboot_duration_ms: [16_000, 16_000],
+            hard_reboot_duration_ms: [10_000, 10_000],
+            time_scale: 0.005,
+            ..fast_knobs()
+        },
+    )
+    .await;
+    let ids = sim.ids();
+    for (key, t, ms) in [
+        ("reboot", "SOFT", 80),
+        ("reboot", "HARD", 50),
+        ("os-stop", "SOFT", 100),
+        ("os-stop", "HARD", 30),
+    ] {
+        sim.sim_admin().set_active(&ids).await;
+        let (s, v) = sim.action(key, &ids, Some(("type", t))).await;
+        assert_eq!(s, 200, "{v}");
+        let job = sim.wait_job(v["job_id"].as_str().expect("job")).await;
+        assert_eq!(job.status, Some(JobStatus::Success), "{key} {t}");
+        let span = job_span_ms(&job);
+        assert!((ms - 1..=ms + 1).contains(&span), "{key} {t}: {span} ms");
+    }
+}
+
+#[tokio::test]
+async fn stop_and_reboot_of_a_stopped_server_follow_already_running_mode() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let ids = sim.ids();
+    let actions = [
+        ("os-stop", None),
+        ("os-stop", Some(("type", "HARD"))),
+        ("reboot", Some(("type", "SOFT"))),
+        ("reboot", Some(("type", "HARD"))),
+    ];
+    for mode in ["subjob_fail", "sync_400", "success"] {
+        sim.knobs(json!({ "already_running_mode": mode })).await;
+        for (key, t) in actions {
+            // ids[0] running, ids[1] stopped.
+            sim.sim_admin()
+                .set_servers(json!([
+                    {"id": ids[0], "status": "ACTIVE"},
+                    {"id": ids[1], "status": "SHUTOFF"},
+                ]))
+                .await;
+            let what = format!("{mode}: {key} {t:?}");
+            let (s, v) = sim.action(key, &ids, t).await;
+            if mode == "sync_400" {
+                assert_eq!((s, ecs_code(&v)), (400, "Ecs.0100"), "{what}");
+                let detail = v["error"]["details"][0]["message"]
+                    .as_str()
+                    .expect("detail");
+                assert!(detail.contains(&ids[1]), "{what}: {detail}");
+                assert_eq!(v["error"]["details"].as_array().map(Vec::len), Some(1));
+                let running = sim.server(&ids[0]).await;
+                assert_eq!(running["OS-EXT-STS:task_state"], Value::Null, "{what}");
+                continue;
+            }
+            assert_eq!(s, 200, "{what}: {v}");
+            let job = sim.wait_job(v["job_id"].as_str().expect("job")).await;
+            let stopped = job.sub_jobs()[1].clone();
+            if mode == "success" {
+                assert_eq!(job.status, Some(JobStatus::Success), "{what}");
+                assert_eq!(stopped.status, Some(JobStatus::Success), "{what}");
+            } else {
+                assert_eq!(job.status, Some(JobStatus::Fail), "{what}");
+                assert_eq!(stopped.error_code.as_deref(), Some("Ecs.0100"), "{what}");
+                assert_eq!(job.sub_jobs()[0].status, Some(JobStatus::Success));
+            }
+            // A stopped server stays stopped: a reboot never starts it.
+            assert_eq!(sim.server(&ids[1]).await["status"], "SHUTOFF", "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn ignored_soft_stops_fail_and_a_hard_stop_overrides_them() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let ids = sim.ids();
+    sim.sim_admin().set_active(&ids).await;
+    sim.knobs(json!({"ignore_soft_stop": [ids[0]], "soft_stop_timeout_ms": 300}))
+        .await;
+    let (_, v) = sim.action("os-stop", &ids, Some(("type", "SOFT"))).await;
+    let soft = v["job_id"].as_str().expect("job").to_string();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let ignoring = sim.server(&ids[0]).await;
+    assert_eq!(ignoring["status"], "ACTIVE");
+    assert_eq!(ignoring["OS-EXT-STS:task_state"], "powering-off");
+    assert_eq!(sim.server(&ids[1]).await["status"], "SHUTOFF");
+    let job = sim.wait_job(&soft).await;
+    assert_eq!(job.status, Some(JobStatus::Fail));
+    assert_eq!(job.error_code.as_deref(), Some("Ecs.0228"));
+    assert_eq!(job.sub_jobs()[0].error_code.as_deref(), Some("Ecs.0228"));
+    assert_eq!(job.sub_jobs()[1].status, Some(JobStatus::Success));
+    let after = sim.server(&ids[0]).await;
+    assert_eq!(after["status"], "ACTIVE");
+    assert_eq!(after["OS-EXT-STS:task_state"], Value::Null);
+
+    // Soft again, then HARD while the soft stop is under way: the server stops in the hard
+    // duration and the soft stop's sub-job ends with it, SUCCESS.
+    let (_, v) = sim.action("os-stop", &ids[..1], None).await;
+    let soft = v["job_id"].as_str().expect("job").to_string();
+    let (s, v) = sim
+        .action("os-stop", &ids[..1], Some(("type", "HARD")))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let hard = sim.wait_job(v["job_id"].as_str().expect("job")).await;
+    assert_eq!(hard.status, Some(JobStatus::Success));
+    assert_eq!(sim.server(&ids[0]).await["status"], "SHUTOFF");
+    let soft = sim.wait_job(&soft).await;
+    assert_eq!(soft.status, Some(JobStatus::Success));
+    assert_eq!(soft.end_time, hard.end_time);
+
+    // With soft_stop_blocks_hard_stop the HARD stop is refused as busy instead.
+    sim.sim_admin().set_active(&ids[..1]).await;
+    sim.knobs(json!({"soft_stop_blocks_hard_stop": true})).await;
+    sim.action("os-stop", &ids[..1], None).await;
+    let (_, v) = sim
+        .action("os-stop", &ids[..1], Some(("type", "HARD")))
+        .await;
+    let busy = sim.wait_job(v["job_id"].as_str().expect("job")).await;
+    assert_eq!(busy.error_code.as_deref(), Some("Ecs.0603"));
+    assert_eq!(sim.stats().await["stops_total"], 6);
+}
+
+#[tokio::test]
+async fn failing_servers_fail_stops_and_reboots_with_their_codes() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let ids = sim.ids();
+    sim.knobs(json!({"failing_servers": [ids[0]]})).await;
+    for (key, t, code) in [
+        ("reboot", "SOFT", "Ecs.0227"),
+        ("reboot", "HARD", "Ecs.0227"),
+        ("os-stop", "SOFT", "Ecs.0228"),
+        ("os-stop", "HARD", "Ecs.0228"),
+    ] {
+        sim.sim_admin().set_active(&ids).await;
+        let (s, v) = sim.action(key, &ids, Some(("type", t))).await;
+        assert_eq!(s, 200, "{v}");
+        let job = sim.wait_job(v["job_id"].as_str().expect("job")).await;
+        assert_eq!(job.status, Some(JobStatus::Fail), "{key} {t}");
+        assert_eq!(job.error_code.as_deref(), Some(code), "{key} {t}");
+        assert_eq!(job.sub_jobs()[0].error_code.as_deref(), Some(code));
+        assert_eq!(job.sub_jobs()[1].status, Some(JobStatus::Success));
+        let failed = sim.server(&ids[0]).await;
+        assert_eq!(failed["status"], "ACTIVE", "{key} {t}");
+        assert_eq!(failed["OS-EXT-STS:task_state"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn reboots_are_counted_and_reset() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let ids = sim.ids();
+    sim.sim_admin().set_active(&ids).await;
+    let (_, v) = sim.action("reboot", &ids, Some(("type", "SOFT"))).await;
+    sim.wait_job(v["job_id"].as_str().expect("job")).await;
+    let (_, v) = sim
+        .action("reboot", &ids[..1], Some(("type", "HARD")))
+        .await;
+    sim.wait_job(v["job_id"].as_str().expect("job")).await;
+    // A reboot refused whole is not counted.
+    sim.knobs(json!({"already_running_mode": "sync_400"})).await;
+    sim.sim_admin()
+        .set_servers(json!([{"id": ids[1], "status": "SHUTOFF"}]))
+        .await;
+    assert_eq!(
+        sim.action("reboot", &ids, Some(("type", "SOFT"))).await.0,
+        400
+    );
+    let st = sim.stats().await;
+    assert_eq!(
+        (
+            &st["reboots_total"],
+            &st["starts_total"],
+            &st["stops_total"]
+        ),
+        (&json!(3), &json!(0), &json!(0))
+    );
+    let server = sim.sim_admin().server(&ids[0]).await;
+    assert_eq!(server["reboot_count"], 2);
+    assert_eq!(server["start_count"], 0);
+    assert_eq!(sim.sim_admin().server(&ids[1]).await["reboot_count"], 1);
+    sim.sim_admin().reset_stats().await;
+    assert_eq!(sim.stats().await["reboots_total"], 0);
+    assert_eq!(sim.sim_admin().server(&ids[0]).await["reboot_count"], 0);
 }

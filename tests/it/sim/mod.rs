@@ -1,7 +1,8 @@
-//! ecs-sim: its HTTP API, knobs and admin API, its binary, and the crate's own client
-//! driving it.
+//! ecs-sim: its HTTP API, knobs and admin API, its binary, and the crate's own client and
+//! Huawei's official Python SDK driving it.
 
 mod api;
 mod cli;
 mod knobs;
+mod sdk;
 mod with_client;

@@ -316,3 +316,42 @@ async fn client_with_security_token() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// The graceful-then-forced stop as the engine sends it: a SOFT stop a guest ignores, then
+/// a HARD stop of the same server, both through the crate's client; and a reboot of the
+/// stopped server answered as the state conflict it is.
+#[tokio::test]
+async fn client_forces_a_stop_a_guest_ignores() {
+    let sim = TestSim::start(2, fast_knobs()).await;
+    let ids = sim.ids();
+    sim.sim_admin().set_active(&ids).await;
+    sim.knobs(json!({"ignore_soft_stop": [ids[0]], "soft_stop_timeout_ms": 60_000}))
+        .await;
+    let c = client(&sim);
+    let soft = c
+        .batch_stop(&ids, Some(PowerType::Soft))
+        .await
+        .expect("soft stop");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let states = c.list_servers_by_ids(&ids).await.expect("list");
+    assert_eq!(states[0].task_state.as_deref(), Some("powering-off"));
+    assert_eq!(states[1].status.as_deref(), Some("SHUTOFF"));
+    let hard = c
+        .batch_stop(&ids[..1], Some(PowerType::Hard))
+        .await
+        .expect("hard stop");
+    assert_eq!(wait(&c, &hard).await.status, Some(JobStatus::Success));
+    // The soft stop ends with the forced one instead of after its 60 s timeout.
+    assert_eq!(wait(&c, &soft).await.status, Some(JobStatus::Success));
+    let reboot = c
+        .batch_reboot(&ids[..1], PowerType::Hard)
+        .await
+        .expect("reboot");
+    let refused = wait(&c, &reboot).await;
+    assert_eq!(
+        refused.sub_jobs()[0].error_code.as_deref(),
+        Some("Ecs.0100")
+    );
+    let shown = c.show_server(&ids[0]).await.expect("show");
+    assert_eq!(shown.status.as_deref(), Some("SHUTOFF"));
+}

@@ -10,7 +10,9 @@
 //!   `on_both_versions!` runs each end-to-end scenario under;
 //! * [`package`]: mirrors inside a workspace, release packaging, zip reading;
 //! * [`process`]: Terraform in the background, signals, process trees;
-//! * [`secrets`]: secret scans that never print the secret, and redaction.
+//! * [`secrets`]: secret scans that never print the secret, and redaction;
+//! * [`tools`]: tools the tests need (Terraform, Huawei's Python SDK), installed when
+//!   missing.
 //!
 //! Route names come from the crate (`terraform_provider_ecs::sim::ROUTE_*`), never
 //! written here.
@@ -22,3 +24,4 @@ pub mod sim;
 pub mod sim_admin;
 pub mod stub;
 pub mod terraform;
+pub mod tools;

@@ -22,11 +22,14 @@ use super::sim_admin::SimAdmin;
 
 pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 
-/// Knobs for fast tests: 20–40 ms transitions, no rate limit.
+/// Knobs for fast tests: 20–40 ms transitions (every operation and type), no rate limit.
 pub fn fast_knobs() -> Knobs {
     Knobs {
         start_duration_ms: [20, 40],
         stop_duration_ms: [20, 40],
+        hard_stop_duration_ms: [20, 40],
+        reboot_duration_ms: [20, 40],
+        hard_reboot_duration_ms: [20, 40],
         start_rate_limit_per_minute: 0,
         ..Knobs::default()
     }
@@ -38,6 +41,9 @@ pub fn slow_knobs() -> Knobs {
     Knobs {
         start_duration_ms: [300, 400],
         stop_duration_ms: [300, 400],
+        hard_stop_duration_ms: [300, 400],
+        reboot_duration_ms: [300, 400],
+        hard_reboot_duration_ms: [300, 400],
         ..fast_knobs()
     }
 }

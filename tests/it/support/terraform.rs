@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::sim::Sim;
+use super::tools::ensure_installed;
 
 pub const PROVIDER_SOURCE: &str = "terraform-provider-ecs/ecs";
 pub const PROVIDER_VERSION: &str = "0.1.0";
@@ -48,33 +49,12 @@ pub fn link_or_copy(from: &Path, to: &Path) {
 /// The Terraform CLI of one version, installed by `scripts/ensure-tools.sh` into `.tools/`.
 /// Missing CLIs are installed on the spot; if that fails the test fails, never skips.
 pub fn terraform(version: &str) -> PathBuf {
-    static INSTALL: OnceLock<Result<(), String>> = OnceLock::new();
     let root = repo_root();
     let dir = std::env::var_os("ECS_E2E_TERRAFORM_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".tools"));
     let bin = dir.join(format!("terraform-{version}")).join("terraform");
-    if !bin.exists() {
-        let installed = INSTALL.get_or_init(|| {
-            let out = Command::new(root.join("scripts/ensure-tools.sh"))
-                .arg("terraform")
-                .output()
-                .map_err(|e| format!("cannot run scripts/ensure-tools.sh: {e}"))?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(String::from_utf8_lossy(&out.stderr).into_owned())
-            }
-        });
-        if let Err(e) = installed {
-            panic!("Terraform {version} is missing and could not be installed: {e}");
-        }
-    }
-    assert!(
-        bin.exists(),
-        "Terraform {version} not found at {}",
-        bin.display()
-    );
+    ensure_installed("terraform", &bin, &format!("Terraform {version}"));
     bin
 }
 
