@@ -33,11 +33,14 @@ fn spec(i: usize, status: &str) -> ServerSpec {
     }
 }
 
-/// Starts take 5-10 ms; no rate limit.
+/// Every operation takes 5-10 ms; no rate limit.
 fn quick() -> Knobs {
     Knobs {
         start_duration_ms: [5, 10],
         stop_duration_ms: [5, 10],
+        hard_stop_duration_ms: [5, 10],
+        reboot_duration_ms: [5, 10],
+        hard_reboot_duration_ms: [5, 10],
         start_rate_limit_per_minute: 0,
         ..Knobs::default()
     }
@@ -422,7 +425,7 @@ fn lost_action_answer(mode: &str) -> Knobs {
     let mut knobs = Knobs {
         fault_drop_burst: 1,
         fault_routes: vec![ROUTE_ACTION.into()],
-        start_duration_ms: [300, 400],
+        reboot_duration_ms: [300, 400],
         ..quick()
     };
     knobs.fault_drop_mode = serde_json::from_value(json!(mode)).expect("mode");
@@ -452,4 +455,75 @@ async fn a_reboot_whose_answer_was_lost_before_it_ran_is_unconfirmed_not_sent_ag
         "{report:?}"
     );
     assert!(!report.is_success());
+}
+
+// ---- Graceful, then forced ----------------------------------------------------------------
+
+impl Fleet {
+    /// A graceful stop of `ids` that forces after `force_after`.
+    async fn stop_forcing_after(&self, ids: &[String], force_after: Duration) -> PowerReport {
+        let engine = Engine::new(
+            self.client.clone(),
+            Arc::new(Pacers::new(0, 0, 0)),
+            CancellationToken::new(),
+        );
+        let opts = PowerOptions {
+            wait: true,
+            deadline: Instant::now() + Duration::from_secs(20),
+            poll: fast_poll(),
+            force_after: Some(force_after),
+        };
+        engine.run(SOFT_STOP, ids, &opts).await
+    }
+}
+
+/// Servers 0 and 1 ignore a soft stop; the service gives up on them after `timeout_ms`.
+fn ignoring_guests(timeout_ms: u64) -> Knobs {
+    Knobs {
+        ignore_soft_stop: vec![id(0), id(1)],
+        soft_stop_timeout_ms: timeout_ms,
+        ..quick()
+    }
+}
+
+#[tokio::test]
+async fn servers_still_stopping_at_force_after_are_stopped_with_hard() {
+    let fleet = Fleet::new(running(0..4), ignoring_guests(60_000)).await;
+    let report = fleet
+        .stop_forcing_after(&ids(0..4), Duration::from_millis(300))
+        .await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.done, ids(0..4));
+    assert_eq!(report.forced, ids(0..2));
+    assert_eq!(report.job_ids.len(), 2, "the soft job and the hard one");
+    for id in ids(0..4) {
+        assert_eq!(fleet.sim.server(&id).await["status"], "SHUTOFF");
+    }
+}
+
+#[tokio::test]
+async fn a_soft_stop_the_service_gave_up_on_is_forced_without_waiting_for_force_after() {
+    let fleet = Fleet::new(running(0..4), ignoring_guests(50)).await;
+    let began = std::time::Instant::now();
+    let report = fleet
+        .stop_forcing_after(&ids(0..4), Duration::from_secs(60))
+        .await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.forced, ids(0..2));
+    assert!(
+        began.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn without_force_after_a_soft_stop_the_guest_ignored_fails_with_its_code() {
+    let fleet = Fleet::new(running(0..4), ignoring_guests(50)).await;
+    let report = fleet.act(SOFT_STOP, &ids(0..4)).await;
+    assert_eq!(report.done, ids(2..4), "{report:?}");
+    assert!(report.forced.is_empty());
+    let failed: Vec<&str> = report.failed.iter().map(|f| f.server_id.as_str()).collect();
+    assert_eq!(failed, vec![id(0), id(1)]);
+    assert!(report.failed.iter().all(|f| f.code == codes::STOP_FAILED));
 }

@@ -26,15 +26,10 @@ fn main_tf(sim: &Sim, resource_extra: &str) -> String {
     )
 }
 
-/// ecs-sim with `servers` running servers that reboot in tens of milliseconds.
+/// ecs-sim with `servers` running servers (the harness makes reboots take tens of ms).
 fn running_sim(servers: usize) -> Sim {
     let sim = Sim::start(servers);
     sim.set_active(&sim.ids);
-    let knobs = sim.knobs(json!({}));
-    // An ecs-sim whose reboots have durations of their own; otherwise they take a start's.
-    if knobs.get("reboot_duration_ms").is_some() {
-        sim.knobs(json!({"reboot_duration_ms": [20, 80], "hard_reboot_duration_ms": [10, 40]}));
-    }
     sim
 }
 

@@ -442,10 +442,13 @@ impl Sim {
             access_key,
             secret_key,
         };
-        // Fast starts, and no service-side rate limit: tests that need one set it.
+        // Fast power operations, and no service-side rate limit: tests that need one set it.
         sim.knobs(json!({
             "start_duration_ms": [20, 80],
             "stop_duration_ms": [20, 80],
+            "hard_stop_duration_ms": [10, 40],
+            "reboot_duration_ms": [20, 80],
+            "hard_reboot_duration_ms": [10, 40],
             "start_rate_limit_per_minute": 0
         }));
         sim
