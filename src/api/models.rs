@@ -45,6 +45,16 @@ pub enum PowerType {
     Hard,
 }
 
+/// A batch power action, as an action body names it: `os-start`, `os-stop` with its `type`,
+/// `reboot` with its `type`. The engine (`power`) and ecs-sim each add what the action means
+/// to them in their own `impl` blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerAction {
+    Start,
+    Stop(PowerType),
+    Reboot(PowerType),
+}
+
 /// `{"os-start": {"servers": [...]}}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchStartBody {

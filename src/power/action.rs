@@ -1,4 +1,5 @@
-//! [`PowerAction`]: the batch power operations, and what a server's state means for each.
+//! What a server's state means for each batch power operation ([`PowerAction`], a wire
+//! model), and the words messages use for it.
 //!
 //! | action | skipped (already there) | sent | waited on (already moving there) | reached when |
 //! |---|---|---|---|---|
@@ -11,18 +12,10 @@
 
 use std::fmt;
 
-use crate::api::models::PowerType;
+pub use crate::api::models::PowerAction;
 use crate::api::{ApiError, EcsClient};
 
 use super::states::Class;
-
-/// One batch power operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PowerAction {
-    Start,
-    Stop(PowerType),
-    Reboot(PowerType),
-}
 
 /// What the pre-check does with a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +140,7 @@ impl fmt::Display for PowerAction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::models::PowerType;
 
     const START: PowerAction = PowerAction::Start;
     const STOP: PowerAction = PowerAction::Stop(PowerType::Soft);

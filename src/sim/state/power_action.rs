@@ -1,4 +1,5 @@
-//! [`PowerAction`]: what differs between the batch power actions (the state each starts
+//! What the batch power actions ([`PowerAction`], a wire model; a stop without `type` is
+//! `SOFT`) mean to ecs-sim: what differs between them (the state each starts
 //! from and ends in, its durations, its failure, its job types, its counters), and
 //! [`Plan`]: what an accepted action does to one server, given the transition it is in.
 //!
@@ -9,17 +10,9 @@ use super::jobs::Outcome;
 use super::servers::{Power, Server};
 use super::Counters;
 use crate::api::codes::{REBOOT_FAILED, START_FAILED, STOP_FAILED};
+pub use crate::api::models::PowerAction;
 use crate::api::models::PowerType;
 use crate::sim::knobs::Knobs;
-
-/// The batch power actions; stop and reboot carry their `type` (a stop without one is
-/// `SOFT`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PowerAction {
-    Start,
-    Stop(PowerType),
-    Reboot(PowerType),
-}
 
 /// How the sub-job of a guest that ignored a SOFT stop ends (`ignore_soft_stop`).
 pub(super) const IGNORED_SOFT_STOP: Outcome = Outcome::Fail(
