@@ -1,6 +1,6 @@
 //! The fleet benchmark (`make bench`): the release provider through real `terraform apply`
-//! (Terraform 1.15.5) against ecs-sim with the cloud's start times (15–35 s), measured
-//! against the physical limit. Prints a markdown report; docs/benchmarks.md records one.
+//! (Terraform 1.15.5) against ecs-sim with the cloud's start times (15–35 s; a stop takes
+//! as long, a reboot 30–60 s), measured against the physical limit. Prints a markdown report; docs/benchmarks.md records one.
 //!
 //! `BENCH_QUICK=1` runs every scenario with 1–2 s start times and small fleets, to check
 //! the benchmark itself in a minute; `BENCH_ONLY=text` runs only the fleet scenarios whose
@@ -31,10 +31,48 @@ const TF: &str = VERSIONS[VERSIONS.len() - 1];
 
 struct Scenario {
     label: &'static str,
+    op: Op,
     n: usize,
     /// Servers per minute on both sides; `None` = no pacing anywhere.
     rate: Option<u32>,
-    start_ms: [u64; 2],
+    /// `[min, max]` of one server's transition for the operation.
+    duration_ms: [u64; 2],
+}
+
+/// The power operation a scenario runs, and what that means for its fleet.
+#[derive(Clone, Copy)]
+enum Op {
+    Start,
+    Stop,
+    Reboot,
+}
+
+impl Op {
+    fn resource(self) -> &'static str {
+        match self {
+            Op::Start => "ecs_batch_start",
+            Op::Stop => "ecs_batch_stop",
+            Op::Reboot => "ecs_batch_reboot",
+        }
+    }
+
+    /// ecs-sim's knob for the operation's duration (a soft stop or reboot).
+    fn duration_knob(self) -> &'static str {
+        match self {
+            Op::Start => "start_duration_ms",
+            Op::Stop => "stop_duration_ms",
+            Op::Reboot => "reboot_duration_ms",
+        }
+    }
+
+    /// The status every server has before (ecs-sim's servers start stopped) and after.
+    fn statuses(self) -> (&'static str, &'static str) {
+        match self {
+            Op::Start => ("SHUTOFF", "ACTIVE"),
+            Op::Stop => ("ACTIVE", "SHUTOFF"),
+            Op::Reboot => ("ACTIVE", "ACTIVE"),
+        }
+    }
 }
 
 struct Measured {
@@ -57,18 +95,31 @@ fn quick() -> bool {
     std::env::var_os("BENCH_QUICK").is_some()
 }
 
-fn fleet_config(sim: &Sim, rate: Option<u32>) -> String {
-    let block = provider_block(sim, "").replace(
+fn fleet_config(sim: &Sim, s: &Scenario) -> String {
+    let rate = |op: Op| match (s.rate, op.resource() == s.op.resource()) {
+        (Some(r), true) => r,
+        _ => 0,
+    };
+    let block = provider_block(
+        sim,
+        &format!(
+            "  stop_rate_limit = {}\n  reboot_rate_limit = {}\n",
+            rate(Op::Stop),
+            rate(Op::Reboot)
+        ),
+    )
+    .replace(
         "start_rate_limit = 0",
-        &format!("start_rate_limit = {}", rate.unwrap_or(0)),
+        &format!("start_rate_limit = {}", rate(Op::Start)),
     );
+    let resource = s.op.resource();
     format!(
         r#"{block}
 locals {{
   server_ids = compact(split("\n", file("${{path.module}}/ids.txt")))
 }}
 
-resource "ecs_batch_start" "fleet" {{
+resource "{resource}" "fleet" {{
   for_each   = {{ for i, chunk in chunklist(local.server_ids, 10000) : tostring(i) => chunk }}
   server_ids = each.value
 }}
@@ -91,12 +142,13 @@ fn provider_peak_kb(root: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The longest `secs=` of the provider's "ecs_batch_start: done" log lines.
-fn provider_secs(log: &Path) -> f64 {
+/// The longest `secs=` of the provider's "<resource type>: done" log lines.
+fn provider_secs(log: &Path, resource: &str) -> f64 {
+    let done = format!("{resource}: done");
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.contains("ecs_batch_start: done"))
+        .filter(|l| l.contains(&done))
         .filter_map(|l| {
             l.split_whitespace()
                 .find_map(|w| w.strip_prefix("secs="))
@@ -130,11 +182,15 @@ fn route_counts(stats: &Value) -> BTreeMap<String, u64> {
 
 fn run_fleet(s: &Scenario) -> Measured {
     let sim = Sim::start(s.n);
+    let (before, after) = s.op.statuses();
+    if before == "ACTIVE" {
+        sim.set_active(&sim.ids);
+    }
     sim.knobs(json!({
-        "start_duration_ms": s.start_ms,
+        s.op.duration_knob(): s.duration_ms,
         "start_rate_limit_per_minute": s.rate.unwrap_or(0),
     }));
-    let mut ws = Workspace::new(TF, &sim, &fleet_config(&sim, s.rate));
+    let mut ws = Workspace::new(TF, &sim, &fleet_config(&sim, s));
     ws.write("ids.txt", &(sim.ids.join("\n") + "\n"));
     let log = ws.dir.path().join("apply.log");
     ws.set_env("TF_LOG", Some("INFO"));
@@ -167,8 +223,8 @@ fn run_fleet(s: &Scenario) -> Measured {
     );
     let stats = sim.stats();
     assert_eq!(
-        stats["servers"]["ACTIVE"], s.n,
-        "{}: every server runs",
+        stats["servers"][after], s.n,
+        "{}: every server ends {after}",
         s.label
     );
     let last_end = stats["last_job_end"]
@@ -181,7 +237,7 @@ fn run_fleet(s: &Scenario) -> Measured {
         .unwrap_or(0.0);
 
     let batches = s.n.div_ceil(1000);
-    let d_max = s.start_ms[1] as f64 / 1000.0;
+    let d_max = s.duration_ms[1] as f64 / 1000.0;
     let pacing = match s.rate {
         Some(r) if r > 0 => (batches as f64 - 1.0) * 1000.0 / r as f64 * 60.0,
         _ => 0.0,
@@ -196,7 +252,7 @@ fn run_fleet(s: &Scenario) -> Measured {
         wall,
         limit: pacing + d_max,
         detect,
-        provider_secs: provider_secs(&log),
+        provider_secs: provider_secs(&log, s.op.resource()),
         plan_secs,
         peak_rss_kb: peak,
         requests: route_counts(&stats),
@@ -393,43 +449,65 @@ fn main() {
     let real = [15_000, 35_000];
     let short = [1_000, 2_000];
     let d = if quick() { short } else { real };
+    // ecs-sim's default soft reboot: a shutdown and a boot.
+    let reboot = if quick() { short } else { [30_000, 60_000] };
     let scale = |n: usize| if quick() { (n / 10).max(1) } else { n };
     let scenarios = [
         Scenario {
             label: "1 server",
             n: 1,
             rate: None,
-            start_ms: d,
+            op: Op::Start,
+            duration_ms: d,
         },
         Scenario {
             label: "1,000 servers",
             n: scale(1_000),
             rate: None,
-            start_ms: d,
+            op: Op::Start,
+            duration_ms: d,
         },
         Scenario {
             label: "10,000 servers, one resource",
             n: scale(10_000),
             rate: None,
-            start_ms: d,
+            op: Op::Start,
+            duration_ms: d,
         },
         Scenario {
             label: "100,000 servers, ten resources",
             n: scale(100_000),
             rate: None,
-            start_ms: d,
+            op: Op::Start,
+            duration_ms: d,
         },
         Scenario {
             label: "5,000 servers paced at 10,000/min",
             n: scale(5_000),
             rate: Some(10_000),
-            start_ms: d,
+            op: Op::Start,
+            duration_ms: d,
+        },
+        Scenario {
+            label: "10,000 servers stopped (soft), one resource",
+            op: Op::Stop,
+            n: scale(10_000),
+            rate: None,
+            duration_ms: d,
+        },
+        Scenario {
+            label: "10,000 servers rebooted (soft), one resource",
+            op: Op::Reboot,
+            n: scale(10_000),
+            rate: None,
+            duration_ms: reboot,
         },
         Scenario {
             label: "1,000 servers, 1 s starts",
             n: scale(1_000),
             rate: None,
-            start_ms: [1_000, 1_000],
+            op: Op::Start,
+            duration_ms: [1_000, 1_000],
         },
     ];
     let mut report = String::new();
