@@ -44,6 +44,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::models::PowerType;
 use crate::api::{EcsClient, Limits, PollPolicy};
 pub use action::PowerAction;
 pub use pacer::{Pacer, Pacers};
@@ -133,14 +134,21 @@ impl<'a> Run<'a> {
         self.engine.pacers.for_action(self.action)
     }
 
+    /// How long a graceful stop may take before it is forced: `force_after`, for a soft
+    /// stop only (every other operation ignores it).
+    fn force_after(&self) -> Option<Duration> {
+        match self.action {
+            PowerAction::Stop(PowerType::Soft) => self.opts.force_after,
+            _ => None,
+        }
+    }
+
     /// When a job accepted now stops being waited on: its graceful stop turns into a
     /// forced one at `force_after`, or the run's deadline.
     fn wait_deadline(&self, accepted: Instant) -> Instant {
-        match (self.action, self.opts.force_after) {
-            (PowerAction::Stop(crate::api::models::PowerType::Soft), Some(after)) => {
-                (accepted + after).min(self.limits.deadline)
-            }
-            _ => self.limits.deadline,
+        match self.force_after() {
+            Some(after) => (accepted + after).min(self.limits.deadline),
+            None => self.limits.deadline,
         }
     }
 }

@@ -12,9 +12,8 @@ use super::states::{read_states, States};
 use super::wait::{Waited, WaitedJob};
 use super::Run;
 use crate::api::codes;
-use crate::api::models::{JobStatus, PowerType};
+use crate::api::models::JobStatus;
 use crate::api::{ApiError, ServerOutcome, WaitEnd};
-use crate::power::PowerAction;
 
 /// How long the final state read after a timeout may take.
 pub const SETTLE_GRACE: Duration = Duration::from_secs(10);
@@ -46,7 +45,7 @@ impl Run<'_> {
 
     /// Whether this run stops gracefully and then forces.
     fn forces(&self) -> bool {
-        self.action == PowerAction::Stop(PowerType::Soft) && self.opts.force_after.is_some()
+        self.force_after().is_some()
     }
 
     /// Records one job's outcomes; true when the job could not be read to its end.
@@ -151,7 +150,7 @@ impl Run<'_> {
 
     /// A server a graceful stop did not stop within `force_after`.
     fn not_stopped_in_time(&self, id: String) -> FailedServer {
-        let after = self.opts.force_after.unwrap_or_default();
+        let after = self.force_after().unwrap_or_default();
         FailedServer {
             server_id: id,
             code: "timeout".into(),
