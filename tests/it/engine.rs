@@ -46,6 +46,16 @@ fn quick() -> Knobs {
     }
 }
 
+/// Waiting, with a deadline `timeout` from now, polling every 20-50 ms, never forcing.
+fn options(timeout: Duration) -> PowerOptions {
+    PowerOptions {
+        wait: true,
+        deadline: Instant::now() + timeout,
+        poll: fast_poll(),
+        force_after: None,
+    }
+}
+
 /// Job and state reads every 20-50 ms.
 fn fast_poll() -> PollPolicy {
     PollPolicy::fixed(Duration::from_millis(20), 1.5, Duration::from_millis(50))
@@ -95,18 +105,18 @@ impl Fleet {
         timeout: Duration,
         interrupt: CancellationToken,
     ) -> PowerReport {
-        let engine = Engine::new(
-            self.client.clone(),
-            Arc::new(Pacers::new(0, 0, 0)),
-            interrupt,
-        );
         let opts = PowerOptions {
             wait,
-            deadline: Instant::now() + timeout,
-            poll: fast_poll(),
-            force_after: None,
+            ..options(timeout)
         };
-        engine.run(action, ids, &opts).await
+        self.engine(Pacers::new(0, 0, 0), interrupt)
+            .run(action, ids, &opts)
+            .await
+    }
+
+    /// The engine over this fleet's client.
+    fn engine(&self, pacers: Pacers, interrupt: CancellationToken) -> Engine {
+        Engine::new(self.client.clone(), Arc::new(pacers), interrupt)
     }
 
     async fn posts(&self) -> u64 {
@@ -246,6 +256,23 @@ async fn an_answer_without_a_job_id_is_resolved_by_reading_the_states() {
     assert_eq!(report.warnings.len(), 1);
 }
 
+/// A run that stopped waiting (deadline or interrupt) on its one job: the job is kept and
+/// named as still running, its servers unconfirmed, and the run ended promptly.
+fn assert_stopped_keeping_the_job(
+    report: &PowerReport,
+    servers: &[String],
+    began: std::time::Instant,
+) {
+    assert_eq!(report.job_ids.len(), 1, "{report:?}");
+    assert_eq!(report.running_jobs, report.job_ids);
+    assert_eq!(report.unconfirmed, servers);
+    assert!(
+        began.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn a_timeout_keeps_the_job_ids_and_names_the_running_jobs() {
     let knobs = Knobs {
@@ -263,14 +290,7 @@ async fn a_timeout_keeps_the_job_ids_and_names_the_running_jobs() {
         )
         .await;
     assert!(report.timed_out && !report.interrupted, "{report:?}");
-    assert_eq!(report.job_ids.len(), 1);
-    assert_eq!(report.running_jobs, report.job_ids);
-    assert_eq!(report.unconfirmed, ids(0..3));
-    assert!(
-        began.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        began.elapsed()
-    );
+    assert_stopped_keeping_the_job(&report, &ids(0..3), began);
 }
 
 #[tokio::test]
@@ -295,14 +315,7 @@ async fn an_interrupt_stops_the_wait_and_keeps_the_job_ids() {
         }
     );
     assert!(report.interrupted && !report.timed_out, "{report:?}");
-    assert_eq!(report.job_ids.len(), 1);
-    assert_eq!(report.running_jobs, report.job_ids);
-    assert_eq!(report.unconfirmed, ids(0..3));
-    assert!(
-        began.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        began.elapsed()
-    );
+    assert_stopped_keeping_the_job(&report, &ids(0..3), began);
 }
 
 #[tokio::test]
@@ -347,19 +360,15 @@ async fn without_waiting_the_accepted_servers_count_as_started() {
 #[tokio::test]
 async fn batches_hold_at_most_the_rate_and_every_job_id_is_kept() {
     let fleet = Fleet::new(stopped(0..25), quick()).await;
-    let engine = Engine::new(
-        fleet.client.clone(),
-        Arc::new(Pacers::new(10, 0, 0)),
-        CancellationToken::new(),
-    );
     // At 10 servers a minute the second batch would wait a minute: the deadline stops it.
-    let opts = PowerOptions {
-        wait: true,
-        deadline: Instant::now() + Duration::from_secs(2),
-        poll: fast_poll(),
-        force_after: None,
-    };
-    let report = engine.run(PowerAction::Start, &ids(0..25), &opts).await;
+    let report = fleet
+        .engine(Pacers::new(10, 0, 0), CancellationToken::new())
+        .run(
+            PowerAction::Start,
+            &ids(0..25),
+            &options(Duration::from_secs(2)),
+        )
+        .await;
     assert!(report.timed_out, "{report:?}");
     assert_eq!(report.job_ids.len(), 1);
     assert_eq!(report.done, ids(0..10));
@@ -462,18 +471,13 @@ async fn a_reboot_whose_answer_was_lost_before_it_ran_is_unconfirmed_not_sent_ag
 impl Fleet {
     /// A graceful stop of `ids` that forces after `force_after`.
     async fn stop_forcing_after(&self, ids: &[String], force_after: Duration) -> PowerReport {
-        let engine = Engine::new(
-            self.client.clone(),
-            Arc::new(Pacers::new(0, 0, 0)),
-            CancellationToken::new(),
-        );
         let opts = PowerOptions {
-            wait: true,
-            deadline: Instant::now() + Duration::from_secs(20),
-            poll: fast_poll(),
             force_after: Some(force_after),
+            ..options(Duration::from_secs(20))
         };
-        engine.run(SOFT_STOP, ids, &opts).await
+        self.engine(Pacers::new(0, 0, 0), CancellationToken::new())
+            .run(SOFT_STOP, ids, &opts)
+            .await
     }
 }
 
