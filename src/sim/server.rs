@@ -77,6 +77,7 @@ impl SimServer {
             state: Mutex::new(state),
             stats: Arc::new(Stats::default()),
             signatures: SignatureRing::default(),
+            identities: Default::default(),
         });
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(accept_loop(
