@@ -133,6 +133,14 @@ impl Identities {
         }
     }
 
+    /// Ends every temporary key now (a revocation): the next request with one gets 401.
+    pub fn expire_all(&self) {
+        let now = OffsetDateTime::now_utc();
+        for key in self.lock().keys.values_mut() {
+            key.expires_at = key.expires_at.min(now);
+        }
+    }
+
     pub fn counts(&self) -> IdentityCounts {
         self.lock().counts.clone()
     }

@@ -419,7 +419,7 @@ impl Sim {
 
     /// ecs-sim with `config` (its `servers` stopped servers start in 20–80 ms, no rate
     /// limit, as [`Sim::start`]). With `config.tls` the URL is `https://` and the admin
-    /// calls accept the self-signed certificate.
+    /// calls accept its certificate without checking it.
     pub fn start_with(config: SimConfig) -> Sim {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -481,6 +481,19 @@ blocking! {
     fn start_count(&self, id: &str) -> u64;
     fn job(&self, id: &str) -> Value;
     fn signatures(&self) -> Vec<String>;
+    fn credentials(&self) -> Value;
+    fn expire_credentials(&self);
+}
+
+impl Sim {
+    /// The PEM of the CA that signed ecs-sim's certificate (with `config.tls`).
+    pub fn ca_pem(&self) -> String {
+        let sim = self.sim.as_ref().expect("running");
+        sim.server
+            .cert_pem()
+            .expect("ecs-sim serves TLS")
+            .to_string()
+    }
 }
 
 impl Drop for Sim {
