@@ -141,6 +141,14 @@ impl Identities {
         }
     }
 
+    /// Every temporary key issued, and every metadata token (for tests that check no
+    /// secret leaked).
+    pub fn issued(&self) -> (Vec<TemporaryKey>, Vec<String>) {
+        let inner = self.lock();
+        let keys = inner.keys.values().cloned().collect();
+        (keys, inner.metadata_tokens.iter().cloned().collect())
+    }
+
     pub fn counts(&self) -> IdentityCounts {
         self.lock().counts.clone()
     }
