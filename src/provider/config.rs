@@ -134,7 +134,7 @@ pub fn validate(config: &ProviderConfig, diags: &mut Diagnostics) {
             if !ENDPOINT_KEYS.contains(&key.as_str()) {
                 diags.error(
                     "Unknown endpoint key",
-                    format!("endpoints has the key {key:?}; the keys are \"ecs\", \"iam\", \"sts\" and \"metadata\"."),
+                    format!("endpoints has the key {key:?}; the keys are \"ecs\" and \"iam\", plus \"sts\" and \"metadata\"."),
                     path,
                 );
                 continue;

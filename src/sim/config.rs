@@ -52,8 +52,8 @@ pub struct SimConfig {
     /// Servers loaded at start, after the `servers` generated ones.
     pub initial_servers: Vec<ServerSpec>,
     pub knobs: Knobs,
-    /// Serve HTTPS with a self-signed certificate made at start (for `localhost` and
-    /// `127.0.0.1`) instead of plain HTTP.
+    /// Serve HTTPS with a certificate made at start (for `localhost` and `127.0.0.1`),
+    /// signed by a CA also made at start, instead of plain HTTP.
     pub tls: bool,
 }
 
