@@ -319,7 +319,7 @@ impl EcsClient {
 
 /// The signed headers as a `HeaderMap`. The values are ours (config, credentials): an error
 /// never echoes them, they may be secret.
-fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, ApiError> {
+pub(crate) fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, ApiError> {
     let mut map = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {

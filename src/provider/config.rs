@@ -62,12 +62,11 @@ impl ResolvedConfig {
             self.ecs_endpoint.as_deref(),
             self.iam_endpoint.as_deref(),
         )
-        .and_then(|e| {
-            e.with_overrides(
-                self.sts_endpoint.as_deref(),
-                self.metadata_endpoint.as_deref(),
-            )
-        })
+        .map_err(|e| e.to_string())?
+        .with_overrides(
+            self.sts_endpoint.as_deref(),
+            self.metadata_endpoint.as_deref(),
+        )
         .map_err(|e| e.to_string())?;
         // Unused: `client_options` gives the chain these keys (if any) are part of.
         let credentials = match &self.chain.base {

@@ -356,3 +356,131 @@ fn connection(
     };
     Some(connection)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::error_text;
+
+    fn no_keys() -> Keys {
+        Keys {
+            access_key: None,
+            secret_key: None,
+            security_token: None,
+        }
+    }
+
+    fn role(name: &str, domain_id: Option<&str>, duration: Option<i64>) -> AssumeRoleBlock {
+        AssumeRoleBlock {
+            agency_name: Value::Value(name.into()),
+            domain_id: domain_id.map_or(Value::Null, |d| Value::Value(d.into())),
+            duration: duration.map_or(Value::Null, Value::Value),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn plan_time_checks_name_the_attribute_and_the_value() {
+        let config = ProviderConfig {
+            assume_role: Value::Value(vec![
+                role(" ", None, Some(600)),
+                role("ops", Some("d1"), Some(50000)),
+                role("ok", None, Some(86400)),
+            ]),
+            ..Default::default()
+        };
+        let mut diags = Diagnostics::default();
+        validate(&config, &mut diags);
+        let text = error_text(&diags);
+        assert_eq!(diags.errors.len(), 3, "{text}");
+        assert!(
+            text.contains("`assume_role.agency_name` is blank"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`duration` is 600; it must be between 900 and 86400"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "`duration` is 50000; it must be between 900 and 43200 seconds with domain_id"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_keys_mean_metadata_and_agencies_come_from_blocks_else_the_environment() {
+        let mut diags = Diagnostics::default();
+        let env = |k: &str| match k {
+            ENV_ASSUME_ROLE_AGENCY_NAME => Some("audit".to_string()),
+            ENV_ASSUME_ROLE_DOMAIN_ID => Some("d-9".to_string()),
+            _ => None,
+        };
+        let auth =
+            resolve(&ProviderConfig::default(), no_keys(), &env, &mut diags).expect("resolves");
+        assert!(matches!(auth.chain.base, Base::Metadata));
+        assert_eq!(auth.chain.assume_role[0].domain_id.as_deref(), Some("d-9"));
+        let config = ProviderConfig {
+            assume_role: Value::Value(vec![role("a", None, None), role("b", None, None)]),
+            ..Default::default()
+        };
+        let auth = resolve(&config, no_keys(), &env, &mut diags).expect("resolves");
+        let names: Vec<&str> = auth
+            .chain
+            .assume_role
+            .iter()
+            .map(|r| r.agency_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["a", "b"],
+            "blocks win over HW_ASSUME_ROLE_*, in order"
+        );
+        assert!(diags.errors.is_empty(), "{}", error_text(&diags));
+    }
+
+    #[test]
+    fn a_profile_replaces_the_keys_and_errors_name_the_attribute() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("config.json");
+        std::fs::write(&file, r#"{"current": "runner", "profiles": [{"name": "runner", "mode": "ecsAgency", "region": "eu-west-0", "agencyName": "ops", "agencyDomainName": "acme"}]}"#).expect("write");
+        let config = ProviderConfig {
+            shared_config_file: Value::Value(file.display().to_string()),
+            ..Default::default()
+        };
+        let keys = Keys {
+            access_key: Some("AK".into()),
+            secret_key: Some("SK-static".into()),
+            security_token: None,
+        };
+        let mut diags = Diagnostics::default();
+        let auth = resolve(&config, keys, &|_| None, &mut diags).expect("resolves");
+        assert!(
+            matches!(auth.chain.base, Base::Metadata),
+            "ecsAgency: no keys, metadata"
+        );
+        assert_eq!(
+            auth.chain.assume_role[0].domain_name.as_deref(),
+            Some("acme")
+        );
+        assert_eq!(
+            auth.profile.and_then(|p| p.region).as_deref(),
+            Some("eu-west-0")
+        );
+
+        let config = ProviderConfig {
+            profile: Value::Value("nope".into()),
+            shared_config_file: Value::Value(file.display().to_string()),
+            cert: Value::Value("-----BEGIN CERTIFICATE-----".into()),
+            ..Default::default()
+        };
+        assert!(resolve(&config, no_keys(), &|_| None, &mut diags).is_none());
+        let text = error_text(&diags);
+        assert!(text.contains("no profile \"nope\""), "{text}");
+        assert!(
+            text.contains("`cert` is set, so `key` is needed too"),
+            "{text}"
+        );
+    }
+}

@@ -51,7 +51,8 @@ async fn security_key(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Respon
     };
     let sent = headers.get(HEADER_TOKEN).and_then(|v| v.to_str().ok());
     let valid = sent.is_some_and(|t| sim.identities.is_metadata_token(t));
-    if (sent.is_some() && !valid) || (mode == MetadataToken::Required && !valid) {
+    let needed = sent.is_some() || mode == MetadataToken::Required;
+    if needed && !valid {
         return (
             StatusCode::UNAUTHORIZED,
             "401 Unauthorized: a valid X-Metadata-Token is required",

@@ -5,14 +5,13 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use super::Credentials;
 use crate::api::error::{parse_error_body, ApiError};
 use crate::api::proxy::Proxies;
 use crate::api::signer::RequestToSign;
-use crate::api::transport::{error_chain, CONTENT_TYPE_JSON_UTF8};
+use crate::api::transport::{error_chain, header_map, CONTENT_TYPE_JSON_UTF8};
 use crate::api::Clock;
 
 /// Attempts per call; the pause between them doubles from [`FIRST_PAUSE`].
@@ -122,14 +121,7 @@ impl SignedPost<'_> {
             body: body.to_vec(),
         };
         keys.signer().sign(&mut req, self.clock.now());
-        let mut map = HeaderMap::new();
-        for (name, value) in &req.headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
-            // A value of ours that is not a valid header is never quoted: it may be a token.
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| format!("the value of header {name} is not a valid header value"))?;
-            map.append(name, value);
-        }
+        let map = header_map(&req.headers).map_err(|e| e.to_string())?;
         Ok(self
             .http
             .post(url.clone())

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use terraform_provider_ecs::api::connection::ClientIdentity;
-use terraform_provider_ecs::api::credentials::Base;
+use terraform_provider_ecs::api::credentials::{Base, Chain};
 use terraform_provider_ecs::api::proxy::Proxies;
 use terraform_provider_ecs::api::trust::Trust;
 use terraform_provider_ecs::api::{
@@ -14,6 +14,7 @@ use terraform_provider_ecs::api::{
 };
 use terraform_provider_ecs::sim::SimConfig;
 
+use super::credentials::client_of;
 use crate::support::proxy::{dead_proxy_url, ConnectProxy};
 use crate::support::sim::{fast_knobs, TestSim};
 
@@ -39,23 +40,11 @@ fn client(
     base: Option<Base>,
     metadata: Option<&str>,
 ) -> EcsClient {
-    let mut config = sim.client_config();
-    config.endpoints = Endpoints::for_region(&config.region, Some(&sim.url), Some(&sim.url))
-        .and_then(|e| e.with_overrides(Some(&sim.url), Some(metadata.unwrap_or(&sim.url))))
-        .expect("endpoints");
-    let chain = base.map(|base| terraform_provider_ecs::api::Chain {
+    let chain = base.map(|base| Chain {
         base,
         assume_role: Vec::new(),
     });
-    EcsClient::new_with_options(
-        config,
-        ClientOptions {
-            chain,
-            connection,
-            ..Default::default()
-        },
-    )
-    .expect("client")
+    client_of(sim, chain, connection, metadata)
 }
 
 fn env(vars: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {

@@ -14,22 +14,35 @@ use terraform_provider_ecs::sim::ROUTE_LIST;
 
 use crate::support::sim::{fast_knobs, TestSim};
 
-/// A client of `sim` whose keys come from `base` and then `roles`; IAM, STS and the
-/// metadata are all ecs-sim. No proxy, whatever the environment says.
-pub fn chained_client(sim: &TestSim, base: Base, roles: Vec<AssumeRole>) -> EcsClient {
+/// A client of `sim` with `chain` (`None`: ecs-sim's static keys) and `connection`; IAM,
+/// STS and the metadata are ecs-sim too unless `metadata` says where the metadata is.
+pub fn client_of(
+    sim: &TestSim,
+    chain: Option<Chain>,
+    connection: Connection,
+    metadata: Option<&str>,
+) -> EcsClient {
     let mut config = sim.client_config();
     config.endpoints = Endpoints::for_region(&config.region, Some(&sim.url), Some(&sim.url))
-        .and_then(|e| e.with_overrides(Some(&sim.url), Some(&sim.url)))
+        .expect("endpoints")
+        .with_overrides(Some(&sim.url), Some(metadata.unwrap_or(&sim.url)))
         .expect("endpoints");
     let options = ClientOptions {
-        chain: Some(Chain {
-            base,
-            assume_role: roles,
-        }),
-        connection: Connection::from_env(&|_| None),
+        chain,
+        connection,
         ..ClientOptions::default()
     };
     EcsClient::new_with_options(config, options).expect("client")
+}
+
+/// A client of `sim` whose keys come from `base` and then `roles`. No proxy, whatever the
+/// environment says.
+fn chained_client(sim: &TestSim, base: Base, roles: Vec<AssumeRole>) -> EcsClient {
+    let chain = Chain {
+        base,
+        assume_role: roles,
+    };
+    client_of(sim, Some(chain), Connection::from_env(&|_| None), None)
 }
 
 fn sim_keys(sim: &TestSim) -> Base {
@@ -79,22 +92,18 @@ async fn metadata_keys_with_and_without_the_token_step() {
 #[tokio::test]
 async fn off_ecs_the_error_says_there_are_no_credentials_at_once() {
     let sim = TestSim::start(1, fast_knobs()).await;
-    let mut config = sim.client_config();
     // Where no metadata answers: a port nothing listens on.
     let dead = crate::support::proxy::dead_proxy_url();
-    config.endpoints = config
-        .endpoints
-        .with_overrides(None, Some(&dead))
-        .expect("endpoints");
-    let options = ClientOptions {
-        chain: Some(Chain {
-            base: Base::Metadata,
-            assume_role: Vec::new(),
-        }),
-        connection: Connection::from_env(&|_| None),
-        ..ClientOptions::default()
+    let chain = Chain {
+        base: Base::Metadata,
+        assume_role: Vec::new(),
     };
-    let client = EcsClient::new_with_options(config, options).expect("client");
+    let client = client_of(
+        &sim,
+        Some(chain),
+        Connection::from_env(&|_| None),
+        Some(&dead),
+    );
     let started = Instant::now();
     match client.list_servers_by_ids(&sim.ids()).await {
         Err(e @ ApiError::Credentials(_)) => {
