@@ -60,3 +60,41 @@ impl ClientOptions {
         Ok(Source::build(chain, &cx))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::connection::ClientIdentity;
+    use crate::api::credentials::{AssumeRole, Credentials};
+    use crate::api::proxy::Proxies;
+    use crate::api::Secret;
+
+    #[test]
+    fn debug_shows_no_secret_of_any_source() {
+        let options = ClientOptions {
+            chain: Some(Chain {
+                base: Base::Keys(Credentials::new("AK", "sk-7d1e").with_security_token("tok-3a9c")),
+                assume_role: vec![AssumeRole {
+                    agency_name: "ops".into(),
+                    ..Default::default()
+                }],
+            }),
+            connection: Connection {
+                client_identity: Some(ClientIdentity {
+                    cert_pem: "CERT".into(),
+                    key_pem: Secret::new("key-5b2f"),
+                }),
+                proxies: Proxies::from_env(&|k| {
+                    (k == "HTTPS_PROXY").then(|| "http://u:pw-8e4d@proxy:3128".to_string())
+                }),
+                ..Connection::from_env(&|_| None)
+            },
+            ..ClientOptions::default()
+        };
+        let shown = format!("{options:?}");
+        for secret in ["sk-7d1e", "tok-3a9c", "key-5b2f", "pw-8e4d"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("AK") && shown.contains("ops"), "{shown}");
+    }
+}

@@ -27,6 +27,7 @@ pub use config::{
     server_id_for_index, ServerSpec, ServersFile, SimConfig, ALL_ROUTES, ROUTE_ACTION, ROUTE_JOB,
     ROUTE_LIST, ROUTE_PROJECTS, ROUTE_SHOW, ROUTE_UNKNOWN,
 };
+pub use config::{ROUTE_ASSUME_AGENCY, ROUTE_ASSUME_ROLE};
 pub use knobs::{AlreadyRunningMode, DropMode, Knobs, MetadataToken, PartialFailureParent};
 pub use server::SimServer;
 

@@ -64,14 +64,17 @@ impl MetadataFetch {
         path: &str,
         token: Option<&Secret>,
     ) -> Result<Reply, ApiError> {
+        let method_is_put = method == Method::PUT;
         let mut request = self
             .http
             .request(method, self.url(path))
             .timeout(METADATA_TIMEOUT);
-        request = match token {
-            Some(t) => request.header(HEADER_TOKEN, t.expose()),
-            None => request.header(HEADER_TOKEN_TTL, TOKEN_TTL_SECS.to_string()),
-        };
+        if method_is_put {
+            request = request.header(HEADER_TOKEN_TTL, TOKEN_TTL_SECS.to_string());
+        }
+        if let Some(t) = token {
+            request = request.header(HEADER_TOKEN, t.expose());
+        }
         let unreachable = |e: reqwest::Error| {
             ApiError::Credentials(format!(
                 "{NO_CREDENTIALS} (the instance metadata at {} did not answer: {})",
