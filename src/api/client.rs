@@ -7,6 +7,10 @@
 //!   the IAM lookup. The wire query is the canonical query string.
 //! * Each call is logged at debug with method, path, status, request id and duration; never a
 //!   secret, a signature or an `Authorization` header.
+//! * The keys come from a [`super::credentials::Source`] asked before every attempt: static
+//!   keys, or temporary ones refreshed before they expire ([`ClientOptions`] says which);
+//!   temporary keys the gateway refuses are renewed once and the attempt sent again
+//!   (`renewal.rs`).
 //! * Retries follow `RetryPolicy` and never sleep past the deadline set with `with_deadline`.
 //!
 //! # Which failures are retried

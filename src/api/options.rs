@@ -8,6 +8,7 @@ use super::client::{check_keys, ClientConfig};
 use super::clock::Clock;
 use super::connection::{api_client, metadata_client, Connection};
 use super::credentials::{Base, Chain, Context, Source};
+use super::endpoint;
 use super::error::ApiError;
 
 #[derive(Debug, Clone, Default)]
@@ -48,6 +49,8 @@ impl ClientOptions {
             check_keys(keys)?;
         }
         let endpoints = &config.endpoints;
+        // STS is signed like ECS and IAM: the same rule for plain http.
+        endpoint::Base::of("STS", &endpoints.sts, config.insecure)?;
         let cx = Context {
             http: http.clone(),
             metadata_http: metadata_client()?,
