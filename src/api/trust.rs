@@ -10,6 +10,11 @@
 //!
 //! Certificates are parsed by rustls (`pki-types` PEM, `RootCertStore`); one that does not
 //! parse is skipped, as Go skips it.
+//!
+//! Why not `rustls-native-certs` (or reqwest's native-roots feature, which uses it): on
+//! Linux it finds the same files through `openssl-probe`, a crate the one-TLS-stack check
+//! (`e2e::faults::one_tls_stack_rustls_and_no_openssl`) keeps out of `Cargo.lock`; what it
+//! would add here is only this list of paths.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
