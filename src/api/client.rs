@@ -7,6 +7,10 @@
 //!   the IAM lookup. The wire query is the canonical query string.
 //! * Each call is logged at debug with method, path, status, request id and duration; never a
 //!   secret, a signature or an `Authorization` header.
+//! * The keys come from a [`super::credentials::Source`] asked before every attempt: static
+//!   keys, or temporary ones refreshed before they expire ([`ClientOptions`] says which);
+//!   temporary keys the gateway refuses are renewed once and the attempt sent again
+//!   (`renewal.rs`).
 //! * Retries follow `RetryPolicy` and never sleep past the deadline set with `with_deadline`.
 //!
 //! # Which failures are retried
@@ -50,19 +54,22 @@ use reqwest::header::HeaderValue;
 use tokio::time::Instant;
 
 use super::clock::Clock;
-use super::credentials::Credentials;
+use super::credentials::{Credentials, Source};
 use super::endpoint::{Base, Endpoints};
 use super::error::ApiError;
+use super::options::ClientOptions;
+use super::proxy::Proxies;
 use super::retry::{disposition, Disposition, NextStep, RetryPolicy};
-use super::signer::Signer;
 use super::transport::{Answer, Call};
 
 /// Longest wait for a TCP/TLS connection, within the per-attempt timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything the client needs. `Debug` redacts the secrets (through `Credentials`).
+/// Where keys come from otherwise, and how to connect, are [`ClientOptions`].
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    /// The keys, unless [`ClientOptions::chain`] says where they come from.
     pub credentials: Credentials,
     pub region: String,
     /// `None` until looked up with [`EcsClient::lookup_project_id`].
@@ -79,8 +86,9 @@ pub struct ClientConfig {
 
 pub(super) struct Inner {
     pub(super) http: reqwest::Client,
-    pub(super) credentials: Credentials,
-    pub(super) signer: Signer,
+    /// The keys for each attempt.
+    pub(super) source: Source,
+    pub(super) proxies: Proxies,
     pub(super) region: String,
     pub(super) project_id: RwLock<Option<String>>,
     pub(super) endpoints: Endpoints,
@@ -103,7 +111,7 @@ pub struct EcsClient {
 impl fmt::Debug for EcsClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EcsClient")
-            .field("access_key", &self.inner.credentials.access_key)
+            .field("credentials", &self.inner.source)
             .field("region", &self.inner.region)
             .field("project_id", &self.project_id())
             .field("ecs", &self.inner.endpoints.ecs.as_str())
@@ -120,19 +128,30 @@ impl EcsClient {
 
     /// As [`EcsClient::new`], with the clock that dates each signature.
     pub fn new_with_clock(config: ClientConfig, clock: Clock) -> Result<Self, ApiError> {
-        check_config(&config)?;
+        Self::new_with_options(config, ClientOptions::with_clock(clock))
+    }
+
+    /// As [`EcsClient::new`], with where the keys come from and how to connect.
+    pub fn new_with_options(
+        config: ClientConfig,
+        options: ClientOptions,
+    ) -> Result<Self, ApiError> {
+        check_config(&config, options.chain.is_none())?;
+        let connect_timeout = CONNECT_TIMEOUT.min(config.request_timeout);
+        let http = options.api_client(config.insecure, connect_timeout)?;
+        let source = options.source(&config, &http)?;
         let project_id = config
             .project_id
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty());
         let ecs = Base::of("ECS", &config.endpoints.ecs, config.insecure)?;
         let iam = Base::of("IAM", &config.endpoints.iam, config.insecure)?;
-        let http = http_client(config.insecure, config.request_timeout)?;
+        let clock = options.clock;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
-                signer: config.credentials.signer(),
-                credentials: config.credentials,
+                source,
+                proxies: options.connection.proxies,
                 region: config.region,
                 project_id: RwLock::new(project_id),
                 endpoints: config.endpoints,
@@ -206,7 +225,7 @@ impl EcsClient {
             let Some(timeout) = self.attempt_timeout() else {
                 return Err(past_deadline(what, previous));
             };
-            let error = match self.attempt(call, retries + 1, timeout).await {
+            let error = match self.attempt_renewing(call, retries + 1, timeout).await {
                 Ok(answer) => return Ok(answer),
                 Err(e) => e,
             };
@@ -253,13 +272,11 @@ fn past_deadline(what: String, last_error: Option<ApiError>) -> ApiError {
     }
 }
 
-fn check_config(config: &ClientConfig) -> Result<(), ApiError> {
+/// `static_keys`: the config's keys are the ones used (no [`ClientOptions::chain`]).
+fn check_config(config: &ClientConfig, static_keys: bool) -> Result<(), ApiError> {
     let invalid = |message: String| Err(ApiError::InvalidArgument(message));
-    if config.credentials.access_key.trim().is_empty() {
-        return invalid("the access key is empty".into());
-    }
-    if config.credentials.secret_key.is_empty() {
-        return invalid("the secret key is empty".into());
+    if static_keys {
+        check_keys(&config.credentials)?;
     }
     if config.request_timeout.is_zero() {
         return invalid("the request timeout must be longer than zero".into());
@@ -273,13 +290,14 @@ fn check_config(config: &ClientConfig) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// No default headers (reqwest adds no User-Agent of its own), no redirects: a signed request
-/// goes exactly where it was signed for.
-fn http_client(insecure: bool, request_timeout: Duration) -> Result<reqwest::Client, ApiError> {
-    reqwest::Client::builder()
-        .danger_accept_invalid_certs(insecure)
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT.min(request_timeout))
-        .build()
-        .map_err(|e| ApiError::InvalidArgument(format!("cannot build the HTTP client: {e}")))
+/// Keys that can sign: an access key and a secret key.
+pub(super) fn check_keys(keys: &Credentials) -> Result<(), ApiError> {
+    let invalid = |message: &str| Err(ApiError::InvalidArgument(message.into()));
+    if keys.access_key.trim().is_empty() {
+        return invalid("the access key is empty");
+    }
+    if keys.secret_key.is_empty() {
+        return invalid("the secret key is empty");
+    }
+    Ok(())
 }

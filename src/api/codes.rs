@@ -43,3 +43,11 @@ pub const BACKEND_UNAVAILABLE: &str = "APIGW.0202";
 pub const AUTH_FAILED: &str = "APIGW.0301";
 /// The throttling threshold has been reached.
 pub const THROTTLED: &str = "APIGW.0308";
+
+// IAM and STS codes, answered by ecs-sim's agency calls. The services' codes for these
+// refusals are not in the shared notes: these are ecs-sim's choices.
+
+/// An IAM v3 `securitytokens` request that is not a valid `assume_role`.
+pub const IAM_INVALID_REQUEST: &str = "IAM.0001";
+/// An STS v5 `agencies/assume` request that is not valid (a bad URN, a duration out of range).
+pub const STS_INVALID_REQUEST: &str = "STS.0001";

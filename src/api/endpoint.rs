@@ -1,5 +1,6 @@
-//! Where the ECS and IAM APIs live: the default endpoints of a region, and the one check of
-//! an endpoint URL, used both when the provider block is validated and when a client is built.
+//! Where the ECS, IAM and STS APIs and the instance metadata live: the default endpoints of
+//! a region, and the one check of an endpoint URL, used both when the provider block is
+//! validated and when a client is built.
 
 use std::borrow::Cow;
 
@@ -7,11 +8,18 @@ use url::{Host, Url};
 
 use super::error::ApiError;
 
-/// Where the ECS and IAM APIs live.
+/// The instance metadata of ECS: plain HTTP to a link-local address, on every instance.
+pub const DEFAULT_METADATA: &str = "http://169.254.169.254";
+
+/// Where the ECS, IAM and STS APIs and the instance metadata live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     pub ecs: Url,
     pub iam: Url,
+    /// STS v5 (`agencies/assume`): `https://sts.{region}.myhuaweicloud.com` by default.
+    pub sts: Url,
+    /// The instance metadata: [`DEFAULT_METADATA`] by default (always plain HTTP).
+    pub metadata: Url,
 }
 
 impl Endpoints {
@@ -28,10 +36,35 @@ impl Endpoints {
         ecs_override: Option<&str>,
         iam_override: Option<&str>,
     ) -> Result<Self, ApiError> {
+        let iam = endpoint_or_default("iam", region, iam_override)?;
         Ok(Self {
             ecs: endpoint_or_default("ecs", region, ecs_override)?,
-            iam: endpoint_or_default("iam", region, iam_override)?,
+            // Without a region the IAM override stands for STS too (a gateway or a test).
+            sts: default_endpoint("sts", "STS", region).unwrap_or_else(|_| iam.clone()),
+            metadata: Url::parse(DEFAULT_METADATA).expect("a valid URL"),
+            iam,
         })
+    }
+
+    /// These endpoints with the `sts` and `metadata` overrides, where given (the same rules
+    /// as [`Endpoints::for_region`]; the metadata is plain HTTP on any host).
+    pub fn with_overrides(
+        mut self,
+        sts_override: Option<&str>,
+        metadata_override: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let given = |o: Option<&str>| {
+            o.map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+        };
+        if let Some(raw) = given(sts_override) {
+            self.sts = endpoint_or_default("sts", "", Some(&raw))?;
+        }
+        if let Some(raw) = given(metadata_override) {
+            self.metadata = endpoint_or_default("metadata", "", Some(&raw))?;
+        }
+        Ok(self)
     }
 }
 

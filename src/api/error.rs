@@ -77,6 +77,10 @@ pub enum ApiError {
     /// timeout) or a call's arguments (server ids, job id). Found before anything is sent.
     #[error("{0}")]
     InvalidArgument(String),
+    /// No keys could be had: none configured and no instance metadata, or a metadata read
+    /// or an agency call that failed. The text never holds a secret.
+    #[error("{0}")]
+    Credentials(String),
     /// The caller's deadline passed before an answer could be had.
     #[error("{what}: deadline reached{}", last_error_suffix(.last_error))]
     DeadlineExceeded {

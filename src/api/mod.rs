@@ -14,7 +14,13 @@
 //! - `job_waiter`: polling a job until it ends ([`JobWaiter`]).
 //! - `limits`: a run's deadline and interrupt, carried together ([`Limits`]).
 //! - `models`: the wire models, shared with ecs-sim.
-//! - `credentials`, `secret`, `signer`: the keys, a redacting secret, and SDK-HMAC-SHA256.
+//! - `credentials`, `secret`, `signer`: the keys (static, from a profile, the instance
+//!   metadata or an assumed agency, refreshed before they expire), a redacting secret, and
+//!   SDK-HMAC-SHA256.
+//! - `options`: [`ClientOptions`], what a client may be given beyond [`ClientConfig`].
+//! - `connection`, `trust`, `proxy`: how it connects (trusted CAs, client certificate,
+//!   proxies).
+//! - `renewal`: one more attempt after temporary keys were refused.
 
 // `ApiError` is the crate's one error type (~170 bytes, with its strings); the public
 // signatures return it by value, so that callers match on it without unboxing.
@@ -23,6 +29,7 @@
 pub mod client;
 pub mod clock;
 pub mod codes;
+pub mod connection;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
@@ -30,18 +37,24 @@ pub mod job_waiter;
 pub mod limits;
 pub mod models;
 mod operations;
+pub mod options;
+pub mod proxy;
+mod renewal;
 pub mod retry;
 pub mod secret;
 pub mod signer;
 pub mod transport;
+pub mod trust;
 
 pub use client::{ClientConfig, EcsClient};
 pub use clock::Clock;
-pub use credentials::Credentials;
+pub use connection::Connection;
+pub use credentials::{Chain, Credentials};
 pub use endpoint::Endpoints;
 pub use error::ApiError;
 pub use job_waiter::{JobReport, JobWaiter, PollPolicy, ServerOutcome, WaitEnd};
 pub use limits::{Limits, Stop};
+pub use options::ClientOptions;
 pub use retry::{disposition, Disposition, RetryPolicy};
 pub use secret::Secret;
 pub use signer::Signer;

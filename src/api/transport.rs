@@ -11,6 +11,7 @@ use reqwest::Method;
 use tokio::time::Instant;
 
 use super::client::EcsClient;
+use super::credentials::Credentials;
 use super::endpoint::Base;
 use super::error::{parse_error_body, truncate_lossy, ApiError, MAX_RAW_BODY};
 use super::retry::{error_answer, is_idempotent, parse_retry_after, Answered};
@@ -85,15 +86,16 @@ impl EcsClient {
         format!("{}{}", self.base(call.service).path_prefix, call.path)
     }
 
-    /// One signed attempt (number `attempt`, from 1). Errors come out classified for
-    /// `call.method`.
+    /// One attempt (number `attempt`, from 1), signed with `keys`. Errors come out
+    /// classified for `call.method`.
     pub(super) async fn attempt(
         &self,
         call: &Call,
         attempt: u32,
         timeout: Duration,
+        keys: &Credentials,
     ) -> Result<Answer, ApiError> {
-        let request = self.signed_request(call, timeout)?;
+        let request = self.signed_request(call, timeout, keys)?;
         self.inner.attempts.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let mut response = match request.send().await {
@@ -123,6 +125,7 @@ impl EcsClient {
         &self,
         call: &Call,
         timeout: Duration,
+        keys: &Credentials,
     ) -> Result<reqwest::RequestBuilder, ApiError> {
         let base = self.base(call.service);
         let path = self.wire_path(call);
@@ -131,10 +134,10 @@ impl EcsClient {
             host: base.host.clone(),
             path: path.clone(),
             query: call.query.clone(),
-            headers: self.unsigned_headers(call),
+            headers: self.unsigned_headers(call, keys),
             body: call.body.clone(),
         };
-        let signing = self.inner.signer.sign(&mut req, self.inner.clock.now());
+        let signing = keys.signer().sign(&mut req, self.inner.clock.now());
         let mut url = format!("{}{}", base.origin, path);
         if !signing.canonical_query.is_empty() {
             url.push('?');
@@ -154,7 +157,7 @@ impl EcsClient {
     }
 
     /// The headers the SDK sends for `call`, before the signer adds its own.
-    fn unsigned_headers(&self, call: &Call) -> Vec<(String, String)> {
+    fn unsigned_headers(&self, call: &Call, keys: &Credentials) -> Vec<(String, String)> {
         let mut headers: Vec<(String, String)> = Vec::with_capacity(8);
         if call.method == Method::POST {
             headers.push(("Content-Type".into(), CONTENT_TYPE_JSON_UTF8.into()));
@@ -168,7 +171,7 @@ impl EcsClient {
             Service::Ecs => self.project_id(),
             Service::Iam => None,
         };
-        headers.extend(self.inner.credentials.identity_headers(project.as_deref()));
+        headers.extend(keys.identity_headers(project.as_deref()));
         headers
     }
 
@@ -273,7 +276,7 @@ impl EcsClient {
     fn exchange_error(&self, call: &Call, e: &reqwest::Error, after_status: bool) -> ApiError {
         let method = call.method.to_string();
         let path = self.wire_path(call);
-        let endpoint = || self.base(call.service).origin.clone();
+        let endpoint = || self.shown_endpoint(self.base(call.service));
         let message = error_chain(e);
         if !after_status {
             if let Some(why) = certificate_error(e) {
@@ -316,7 +319,7 @@ impl EcsClient {
 
 /// The signed headers as a `HeaderMap`. The values are ours (config, credentials): an error
 /// never echoes them, they may be secret.
-fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, ApiError> {
+pub(crate) fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, ApiError> {
     let mut map = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -390,7 +393,7 @@ fn certificate_error(e: &reqwest::Error) -> Option<String> {
 }
 
 /// An error and its causes, `: `-separated (reqwest's own message is terse).
-fn error_chain(e: &reqwest::Error) -> String {
+pub(crate) fn error_chain(e: &reqwest::Error) -> String {
     let mut out = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -41,9 +41,13 @@ struct Cli {
     /// When set, every request must carry it as X-Security-Token.
     #[arg(long, env = "HW_SECURITY_TOKEN", hide_env_values = true)]
     security_token: Option<String>,
-    /// Serve HTTPS with a self-signed certificate made at start (localhost, 127.0.0.1, ::1).
+    /// Serve HTTPS with a certificate made at start (localhost, 127.0.0.1, ::1), signed by a
+    /// CA also made at start.
     #[arg(long)]
     tls: bool,
+    /// With --tls: write the CA's certificate (PEM) to this file, for clients to trust.
+    #[arg(long, requires = "tls")]
+    ca_file: Option<PathBuf>,
     #[command(flatten)]
     knobs: Knobs,
 }
@@ -110,6 +114,9 @@ async fn main() -> anyhow::Result<()> {
         tls: cli.tls,
     };
     let server = SimServer::start(config).await?;
+    if let (Some(path), Some(pem)) = (&cli.ca_file, server.cert_pem()) {
+        std::fs::write(path, pem).with_context(|| format!("writing {}", path.display()))?;
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", server.url())?;

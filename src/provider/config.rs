@@ -1,15 +1,18 @@
 //! The provider block: checks at validate time, and the merge with `HW_*` environment
-//! variables at configure time.
+//! variables at configure time. Where the keys come from and how to connect is
+//! [`super::credentials`]'s.
 
 use std::time::Duration;
 
 use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
+use super::credentials::{self, Keys};
 use super::ProviderConfig;
+use crate::api::credentials::{Base, Chain};
 use crate::api::endpoint::check_endpoint;
 use crate::api::retry::DEFAULT_MAX_RETRIES;
-use crate::api::{ClientConfig, Credentials, Endpoints, RetryPolicy};
+use crate::api::{ClientConfig, ClientOptions, Connection, Credentials, Endpoints, RetryPolicy};
 
 pub const ENV_REGION: &str = "HW_REGION_NAME";
 pub const ENV_PROJECT_ID: &str = "HW_PROJECT_ID";
@@ -17,7 +20,7 @@ pub const ENV_ACCESS_KEY: &str = "HW_ACCESS_KEY";
 pub const ENV_SECRET_KEY: &str = "HW_SECRET_KEY";
 pub const ENV_SECURITY_TOKEN: &str = "HW_SECURITY_TOKEN";
 
-pub const ENDPOINT_KEYS: [&str; 2] = ["ecs", "iam"];
+pub const ENDPOINT_KEYS: [&str; 4] = ["ecs", "iam", "sts", "metadata"];
 /// Servers per minute of each power operation, as Huawei documents for each.
 pub const DEFAULT_RATE_LIMIT: u32 = 1000;
 /// Upper bounds that catch typos (a retry count of 1e9 is never meant).
@@ -29,9 +32,13 @@ pub const MAX_RATE_LIMIT: i64 = 1_000_000;
 pub struct ResolvedConfig {
     pub region: String,
     pub project_id: Option<String>,
-    pub credentials: Credentials,
+    /// Where the keys come from: static keys or the metadata, then agencies.
+    pub chain: Chain,
+    pub connection: Connection,
     pub ecs_endpoint: Option<String>,
     pub iam_endpoint: Option<String>,
+    pub sts_endpoint: Option<String>,
+    pub metadata_endpoint: Option<String>,
     pub insecure: bool,
     pub max_retries: u32,
     pub start_rate_limit: u32,
@@ -40,15 +47,34 @@ pub struct ResolvedConfig {
 }
 
 impl ResolvedConfig {
+    /// Where the client's keys come from and how it connects.
+    pub fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            chain: Some(self.chain.clone()),
+            connection: self.connection.clone(),
+            ..ClientOptions::default()
+        }
+    }
+
     pub fn into_client_config(self, terraform_version: &str) -> Result<ClientConfig, String> {
         let endpoints = Endpoints::for_region(
             &self.region,
             self.ecs_endpoint.as_deref(),
             self.iam_endpoint.as_deref(),
         )
+        .map_err(|e| e.to_string())?
+        .with_overrides(
+            self.sts_endpoint.as_deref(),
+            self.metadata_endpoint.as_deref(),
+        )
         .map_err(|e| e.to_string())?;
+        // Unused: `client_options` gives the chain these keys (if any) are part of.
+        let credentials = match &self.chain.base {
+            Base::Keys(keys) => keys.clone(),
+            Base::Metadata => Credentials::new("", ""),
+        };
         Ok(ClientConfig {
-            credentials: self.credentials,
+            credentials,
             region: self.region,
             project_id: self.project_id,
             endpoints,
@@ -87,9 +113,15 @@ pub fn validate(config: &ProviderConfig, diags: &mut Diagnostics) {
         ("access_key", &config.access_key),
         ("secret_key", &config.secret_key),
         ("security_token", &config.security_token),
+        ("shared_config_file", &config.shared_config_file),
+        ("profile", &config.profile),
+        ("cacert_file", &config.cacert_file),
+        ("cert", &config.cert),
+        ("key", &config.key),
     ] {
         check_not_blank(value, name, diags);
     }
+    credentials::validate(config, diags);
     let insecure = match config.insecure {
         Value::Value(b) => Some(b),
         Value::Null => Some(false),
@@ -101,12 +133,14 @@ pub fn validate(config: &ProviderConfig, diags: &mut Diagnostics) {
             if !ENDPOINT_KEYS.contains(&key.as_str()) {
                 diags.error(
                     "Unknown endpoint key",
-                    format!("endpoints has the key {key:?}; the keys are \"ecs\" and \"iam\"."),
+                    format!("endpoints has the key {key:?}; the keys are \"ecs\" and \"iam\", plus \"sts\" and \"metadata\"."),
                     path,
                 );
                 continue;
             }
             if let Value::Value(v) = value {
+                // The metadata is plain HTTP to a link-local address on every instance.
+                let insecure = if key == "metadata" { None } else { insecure };
                 if let Err(msg) = check_endpoint(v, insecure) {
                     diags.error(
                         "Invalid endpoint URL",
@@ -164,17 +198,19 @@ fn resolve_setting(
             None
         }
         None if required => {
-            diags.error(
-                format!("Missing {name}"),
-                format!(
-                    "Set `{name}` in the provider \"ecs\" block or the {var} environment variable."
-                ),
-                AttributePath::new(name),
-            );
+            missing(name, var, diags);
             None
         }
         other => other.map(|v| v.trim().to_string()),
     }
+}
+
+fn missing(name: &'static str, var: &'static str, diags: &mut Diagnostics) {
+    diags.error(
+        format!("Missing {name}"),
+        format!("Set `{name}` in the provider \"ecs\" block or the {var} environment variable."),
+        AttributePath::new(name),
+    );
 }
 
 /// Merges the block with the environment. Reports every missing setting, each naming its
@@ -189,23 +225,34 @@ pub fn resolve(
     let mut setting = |value: &Value<String>, name, var, required| {
         resolve_setting(value, name, var, required, env, diags)
     };
-    let region = setting(&config.region, "region", ENV_REGION, true);
-    let access_key = setting(&config.access_key, "access_key", ENV_ACCESS_KEY, true);
-    let secret_key = setting(&config.secret_key, "secret_key", ENV_SECRET_KEY, true);
+    let region = setting(&config.region, "region", ENV_REGION, false);
+    let access_key = setting(&config.access_key, "access_key", ENV_ACCESS_KEY, false);
+    let secret_key = setting(&config.secret_key, "secret_key", ENV_SECRET_KEY, false);
     let project_id = setting(&config.project_id, "project_id", ENV_PROJECT_ID, false);
-    let token = setting(
+    let security_token = setting(
         &config.security_token,
         "security_token",
         ENV_SECURITY_TOKEN,
         false,
     );
+    let keys = Keys {
+        access_key,
+        secret_key,
+        security_token,
+    };
+    let auth = credentials::resolve(config, keys, env, diags);
+    let from_profile = |get: fn(&crate::api::credentials::Profile) -> Option<String>| {
+        auth.as_ref().and_then(|a| a.profile.as_ref()).and_then(get)
+    };
+    let region = region.or_else(|| from_profile(|p| p.region.clone()));
+    let project_id = project_id.or_else(|| from_profile(|p| p.project_id.clone()));
+    if region.is_none() {
+        missing("region", ENV_REGION, diags);
+    }
     if diags.errors.len() > errors_before {
         return None;
     }
-    let mut credentials = Credentials::new(access_key?, secret_key?);
-    if let Some(t) = token {
-        credentials = credentials.with_security_token(t);
-    }
+    let auth = auth?;
     let endpoint = |key: &str| {
         config
             .endpoints
@@ -216,9 +263,12 @@ pub fn resolve(
     Some(ResolvedConfig {
         region: region?,
         project_id,
-        credentials,
+        chain: auth.chain,
+        connection: auth.connection,
         ecs_endpoint: endpoint("ecs"),
         iam_endpoint: endpoint("iam"),
+        sts_endpoint: endpoint("sts"),
+        metadata_endpoint: endpoint("metadata"),
         insecure: config.insecure.as_ref_option().copied().unwrap_or(false),
         max_retries: config
             .max_retries
@@ -298,15 +348,30 @@ mod tests {
 
     #[test]
     fn resolve_uses_env_and_reports_each_missing_setting() {
+        // No keys at all is no error (the instance metadata supplies them); a region is
+        // still needed, and each key needs the other.
         let mut diags = Diagnostics::default();
         assert!(resolve(&ProviderConfig::default(), &|_| None, &mut diags).is_none());
         let text = error_text(&diags);
-        assert_eq!(diags.errors.len(), 3, "{text}");
-        for (arg, var) in [
-            ("region", ENV_REGION),
-            ("access_key", ENV_ACCESS_KEY),
-            ("secret_key", ENV_SECRET_KEY),
+        assert_eq!(diags.errors.len(), 1, "{text}");
+        assert!(
+            text.contains("`region`") && text.contains(ENV_REGION),
+            "{text}"
+        );
+        let only_secret = |k: &str| (k == ENV_SECRET_KEY).then(|| "SK".to_string());
+        let only_access = |k: &str| (k == ENV_ACCESS_KEY).then(|| "AK".to_string());
+        for (arg, var, env) in [
+            (
+                "access_key",
+                ENV_ACCESS_KEY,
+                &only_secret as &dyn Fn(&str) -> Option<String>,
+            ),
+            ("secret_key", ENV_SECRET_KEY, &only_access),
         ] {
+            let mut diags = Diagnostics::default();
+            assert!(resolve(&ProviderConfig::default(), env, &mut diags).is_none());
+            let text = error_text(&diags);
+            assert_eq!(diags.errors.len(), 2, "{text}");
             assert!(
                 text.contains(&format!("`{arg}`")) && text.contains(var),
                 "{text}"
@@ -326,7 +391,11 @@ mod tests {
         };
         let r = resolve(&config, &env, &mut diags).expect("resolves");
         assert_eq!(r.region, "eu-west-0", "the block wins over the environment");
-        assert_eq!(r.credentials.access_key, "AK");
+        match &r.chain.base {
+            Base::Keys(keys) => assert_eq!(keys.access_key, "AK"),
+            other => panic!("static keys expected, got {other:?}"),
+        }
+        assert!(r.chain.assume_role.is_empty());
         assert_eq!(r.max_retries, DEFAULT_MAX_RETRIES);
         assert_eq!(r.start_rate_limit, DEFAULT_RATE_LIMIT);
         assert_eq!(r.stop_rate_limit, DEFAULT_RATE_LIMIT);

@@ -33,6 +33,12 @@ pub struct ProviderConfig {
     pub start_rate_limit: Value<i64>,
     pub stop_rate_limit: Value<i64>,
     pub reboot_rate_limit: Value<i64>,
+    pub shared_config_file: Value<String>,
+    pub profile: Value<String>,
+    pub assume_role: super::credentials::AssumeRoleBlocks,
+    pub cacert_file: Value<String>,
+    pub cert: Value<String>,
+    pub key: Value<String>,
 }
 
 /// What `configure` produced, shared by every resource of this provider instance.
@@ -90,23 +96,35 @@ pub fn provider_schema() -> Schema {
             version: 0,
             attributes: map! {
                 "region" => optional(String,
-                    "Region of the servers, such as `cn-north-4`. Falls back to `HW_REGION_NAME`. Required in one of the two."),
+                    "Region of the servers, such as `cn-north-4`. Falls back to `HW_REGION_NAME`, then to the profile's region. Required in one of them."),
                 "project_id" => optional(String,
                     "Project id. Falls back to `HW_PROJECT_ID`; when both are absent it is looked up through IAM (`GET /v3/projects?name={region}`) at the first apply."),
                 "access_key" => optional(String,
-                    "Access key (AK). Falls back to `HW_ACCESS_KEY`. Required in one of the two."),
+                    "Access key (AK). Falls back to `HW_ACCESS_KEY`. Set with `secret_key`; without keys (and without a profile that has some) the provider reads the ECS instance metadata."),
                 "secret_key" => Attribute {
                     sensitive: true,
-                    ..optional(String, "Secret key (SK). Falls back to `HW_SECRET_KEY`. Required in one of the two. Never logged or stored in state.")
+                    ..optional(String, "Secret key (SK). Falls back to `HW_SECRET_KEY`. Set with `access_key`. Never logged or stored in state.")
                 },
                 "security_token" => Attribute {
                     sensitive: true,
                     ..optional(String, "Security token of temporary credentials, sent as `X-Security-Token`. Falls back to `HW_SECURITY_TOKEN`.")
                 },
                 "endpoints" => optional(Map(Box::new(String)),
-                    "Endpoint overrides, keyed `ecs` and `iam`, such as `{ ecs = \"https://ecs.example.com\" }`. Defaults: `https://ecs.{region}.myhuaweicloud.com` and `https://iam.{region}.myhuaweicloud.com`. `http://` is accepted for loopback hosts, or for any host with `insecure = true`."),
+                    "Endpoint overrides, keyed `ecs`, `iam`, `sts` and `metadata`, such as `{ ecs = \"https://ecs.example.com\" }`. Defaults: `https://ecs.{region}.myhuaweicloud.com`, `https://iam.{region}.myhuaweicloud.com`, `https://sts.{region}.myhuaweicloud.com` and the instance metadata `http://169.254.169.254`. `http://` is accepted for loopback hosts, for the metadata, or for any host with `insecure = true`."),
                 "insecure" => optional(Bool,
                     "Skip TLS certificate verification and allow `http://` endpoints on any host. Default `false`."),
+                "shared_config_file" => optional(String,
+                    "KooCLI's config file (`~/.hcloud/config.json`, written in plaintext with `hcloud configure set --cli-auth-encrypt=false`). Falls back to `HW_SHARED_CONFIG_FILE`; the default file when only `profile` is set. Its profile's keys replace `access_key`, `secret_key` and `security_token`."),
+                "profile" => optional(String,
+                    "Profile of the shared config file (modes `AKSK`, `SSO` and `ecsAgency`). Falls back to `HW_PROFILE`, then to the file's `current` profile."),
+                "cacert_file" => optional(String,
+                    "CA certificates to trust instead of the system trust store: a PEM file's path or the PEM itself. Falls back to `OS_CACERT`. Without it the system store is used (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`)."),
+                "cert" => optional(String,
+                    "Client certificate for TLS (path or PEM), with `key`. Falls back to `OS_CERT`."),
+                "key" => Attribute {
+                    sensitive: true,
+                    ..optional(String, "Private key of the client certificate (path or PEM), with `cert`. Falls back to `OS_KEY`. Never logged or stored in state.")
+                },
                 "max_retries" => optional(Number,
                     "How many times a failed API call is retried when the failure is transient (429, 5xx, connection errors). Default `5`."),
                 "start_rate_limit" => optional(Number,
@@ -116,6 +134,7 @@ pub fn provider_schema() -> Schema {
                 "reboot_rate_limit" => optional(Number,
                     "Servers rebooted per minute, shared by every `ecs_batch_reboot` of this provider configuration. Default `1000`, as Huawei documents; `0` turns pacing off. One setting per operation rather than one map, as Huawei documents one limit per operation: each is validated and documented on its own, and reboots never wait for starts or stops.")
             },
+            blocks: map! { "assume_role" => super::credentials::assume_role_block() },
             description: Description::markdown(
                 "Starts, stops and reboots fleets of Huawei Cloud ECS servers through the batch power APIs.",
             ),
@@ -150,9 +169,10 @@ impl Provider for EcsProvider {
             resolved.stop_rate_limit,
             resolved.reboot_rate_limit,
         ));
+        let options = resolved.client_options();
         let client = resolved
             .into_client_config(&terraform_version)
-            .and_then(|c| EcsClient::new(c).map_err(|e| e.to_string()));
+            .and_then(|c| EcsClient::new_with_options(c, options).map_err(|e| e.to_string()));
         match client {
             Ok(client) => {
                 self.shared.set_configured(Configured { client, pacers });

@@ -23,6 +23,7 @@ pub mod batch_reboot;
 pub mod batch_start;
 pub mod batch_stop;
 pub mod config;
+pub mod credentials;
 mod ecs_provider;
 pub mod ids;
 pub mod timeouts;

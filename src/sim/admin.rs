@@ -21,6 +21,8 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/stats", get(stats))
         .route("/stats/reset", post(reset_stats))
         .route("/signatures", get(signatures))
+        .route("/credentials", get(credentials))
+        .route("/credentials/expire", post(expire_credentials))
         .route("/knobs", get(get_knobs).put(put_knobs))
         .route("/servers", post(post_servers))
         .route("/servers/:id", get(get_server))
@@ -143,4 +145,15 @@ async fn advance_clock(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response
     let mut state = sim.lock();
     state.advance(ms);
     Json(json!({"now_ms": state.now_ms()})).into_response()
+}
+
+/// Temporary keys issued and signed requests, per principal ([`super::identities`]).
+async fn credentials(AxState(sim): AxState<Arc<Sim>>) -> Response {
+    Json(sim.identities.counts()).into_response()
+}
+
+/// Ends every temporary key now: the next request signed with one gets 401.
+async fn expire_credentials(AxState(sim): AxState<Arc<Sim>>) -> Response {
+    sim.identities.expire_all();
+    Json(json!({"expired": true})).into_response()
 }

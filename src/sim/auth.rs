@@ -2,6 +2,9 @@
 //! functions: the canonical request is rebuilt from what was received (method, raw path,
 //! decoded query, header values, body bytes) and the signature recomputed.
 //!
+//! The keys are the configured ones or temporary keys ecs-sim issued
+//! ([`super::identities`]); temporary keys are refused once expired.
+//!
 //! Every refusal is a 401 `APIGW.0301` whose message says what was wrong, and never
 //! contains a secret, a token or a signature.
 
@@ -10,8 +13,10 @@ use time::OffsetDateTime;
 
 use super::config::SimConfig;
 use super::failure::Failure;
+use super::identities::{Caller, Identities, CONFIGURED};
 use crate::api::codes::AUTH_FAILED;
 use crate::api::credentials::HEADER_SECURITY_TOKEN;
+use crate::api::secret::Secret;
 use crate::api::signer::{
     canonical_request, parse_query, parse_sdk_date, string_to_sign, verify_signature,
     Authorization, CanonicalInput, HEADER_SDK_DATE,
@@ -32,25 +37,66 @@ pub struct Received<'a> {
     pub body: &'a [u8],
 }
 
-/// Verifies one request against the configured key pair and token. `now` is the
-/// simulator's wall clock; `tolerance_secs` the accepted `X-Sdk-Date` skew. The checks run
+/// The keys an access key stands for.
+struct SigningKey {
+    secret_key: Secret,
+    token: Option<String>,
+    expires_at: Option<OffsetDateTime>,
+    principal: String,
+}
+
+/// The configured keys, or temporary keys ecs-sim issued.
+fn signing_key(cfg: &SimConfig, issued: &Identities, access_key: &str) -> Option<SigningKey> {
+    if access_key == cfg.access_key {
+        return Some(SigningKey {
+            secret_key: cfg.secret_key.clone(),
+            token: cfg.security_token.clone(),
+            expires_at: None,
+            principal: CONFIGURED.to_string(),
+        });
+    }
+    issued.find(access_key).map(|k| SigningKey {
+        secret_key: k.secret_key,
+        token: Some(k.token),
+        expires_at: Some(k.expires_at),
+        principal: k.principal,
+    })
+}
+
+/// Verifies one request against the configured key pair and token, or temporary keys
+/// ecs-sim issued, and says who signed it. `now` is the simulator's wall clock (shifted by
+/// `clock_offset_secs`); `tolerance_secs` the accepted `X-Sdk-Date` skew. The checks run
 /// in this order, and the first that fails names the refusal.
 pub fn verify(
     cfg: &SimConfig,
+    issued: &Identities,
     req: &Received<'_>,
     now: OffsetDateTime,
     tolerance_secs: u64,
-) -> Result<(), Failure> {
+) -> Result<Caller, Failure> {
     let auth = authorization(req.headers)?;
-    if auth.access_key != cfg.access_key {
+    let Some(key) = signing_key(cfg, issued, &auth.access_key) else {
         return Err(refuse(format!("ak {} not exist", auth.access_key)));
-    }
+    };
     let signed = signed_headers(&auth)?;
     let headers = received_headers(req.headers);
     check_signed_headers_sent(&signed, &headers)?;
     let date = check_date(&headers, now, tolerance_secs)?;
-    check_signature(cfg, req, &auth, &signed, &headers, &date)?;
-    check_security_token(cfg, req.headers)
+    check_signature(&key.secret_key, req, &auth, &signed, &headers, &date)?;
+    check_security_token(key.token.as_deref(), req.headers)?;
+    if let Some(end) = key
+        .expires_at
+        .filter(|end| OffsetDateTime::now_utc() >= *end)
+    {
+        issued.count_expired_refusal();
+        return Err(refuse(format!(
+            "the security token expired at {end} (temporary credentials live until then)"
+        )));
+    }
+    Ok(Caller {
+        temporary: key.expires_at.is_some() || key.token.is_some(),
+        principal: key.principal,
+    })
 }
 
 /// The parsed `Authorization` header.
@@ -143,7 +189,7 @@ fn check_date(
 
 /// Rebuilds the canonical request from what was received and compares signatures.
 fn check_signature(
-    cfg: &SimConfig,
+    secret_key: &Secret,
     req: &Received<'_>,
     auth: &Authorization,
     signed: &[String],
@@ -160,15 +206,15 @@ fn check_signature(
         body: req.body,
     });
     let sts = string_to_sign(date, &canonical);
-    if !verify_signature(&cfg.secret_key, &sts, &auth.signature) {
+    if !verify_signature(secret_key, &sts, &auth.signature) {
         return Err(refuse("verify aksk signature fail"));
     }
     Ok(())
 }
 
-/// When a security token is configured, the request must carry the same one.
-fn check_security_token(cfg: &SimConfig, headers: &HeaderMap) -> Result<(), Failure> {
-    let Some(token) = &cfg.security_token else {
+/// When the keys have a security token, the request must carry the same one.
+fn check_security_token(token: Option<&str>, headers: &HeaderMap) -> Result<(), Failure> {
+    let Some(token) = token else {
         return Ok(());
     };
     let sent = headers

@@ -24,6 +24,8 @@ pub const ROUTE_LIST: &str = "GET /v1/{project_id}/cloudservers/detail";
 pub const ROUTE_SHOW: &str = "GET /v1/{project_id}/cloudservers/{server_id}";
 pub const ROUTE_PROJECTS: &str = "GET /v3/projects";
 pub const ROUTE_UNKNOWN: &str = "unknown";
+pub const ROUTE_ASSUME_ROLE: &str = "POST /v3.0/OS-CREDENTIAL/securitytokens";
+pub const ROUTE_ASSUME_AGENCY: &str = "POST /v5/agencies/assume";
 pub const ALL_ROUTES: &[&str] = &[
     ROUTE_ACTION,
     ROUTE_JOB,
@@ -31,6 +33,8 @@ pub const ALL_ROUTES: &[&str] = &[
     ROUTE_SHOW,
     ROUTE_PROJECTS,
     ROUTE_UNKNOWN,
+    ROUTE_ASSUME_ROLE,
+    ROUTE_ASSUME_AGENCY,
 ];
 
 /// What the simulator is, and how it starts.
@@ -48,8 +52,8 @@ pub struct SimConfig {
     /// Servers loaded at start, after the `servers` generated ones.
     pub initial_servers: Vec<ServerSpec>,
     pub knobs: Knobs,
-    /// Serve HTTPS with a self-signed certificate made at start (for `localhost` and
-    /// `127.0.0.1`) instead of plain HTTP.
+    /// Serve HTTPS with a certificate made at start (for `localhost` and `127.0.0.1`),
+    /// signed by a CA also made at start, instead of plain HTTP.
     pub tls: bool,
 }
 

@@ -10,9 +10,11 @@ use axum::http::{Method, Uri};
 use axum::response::Response;
 use axum::Extension;
 
+use super::agencies;
 use super::answer;
 use super::config::DEMO_DOMAIN_ID;
 use super::failure::Failure;
+use super::identities::Caller;
 use super::layers::RequestContext;
 use super::routes::{self, Route};
 use super::state::{parse_action_body, JobView};
@@ -27,6 +29,7 @@ use crate::api::signer::parse_query;
 pub async fn dispatch(
     AxState(sim): AxState<Arc<Sim>>,
     Extension(cx): Extension<RequestContext>,
+    caller: Option<Extension<Caller>>,
     method: Method,
     uri: Uri,
     body: Bytes,
@@ -38,6 +41,10 @@ pub async fn dispatch(
         Route::List { .. } => list(&sim, query),
         Route::Show { server_id, .. } => show(&sim, server_id),
         Route::Projects => Ok(projects(&sim, query)),
+        Route::AssumeRole | Route::AssumeAgency => {
+            let caller = caller.map(|Extension(c)| c);
+            agencies::assume(&sim, &cx.route, caller, &body)
+        }
         Route::Unknown => Err(routes::not_found(&method, uri.path())),
     };
     outcome.unwrap_or_else(|f| answer::failure(&f, &cx.request_id))

@@ -50,6 +50,19 @@ pub enum PartialFailureParent {
     Success,
 }
 
+/// Whether the instance metadata offers a session token, and requires it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum MetadataToken {
+    /// Offered; key reads work with or without it.
+    #[default]
+    Optional,
+    /// Offered; a key read without a valid one gets 401.
+    Required,
+    /// Not offered: the token request gets 404 (older instances).
+    Unsupported,
+}
+
 /// Run-time behaviour. JSON names are the field names; every field has a default, so a
 /// partial object is a valid patch (`PUT /_sim/knobs`). The defaults are written once, in
 /// each field's `#[arg(default_value …)]`; [`Knobs::default`] parses an empty command line.
@@ -173,6 +186,14 @@ pub struct Knobs {
     /// a client whose clock is off.
     #[arg(long, allow_negative_numbers = true, default_value = "0")]
     pub clock_offset_secs: i64,
+    /// Lifetime in seconds of the temporary credentials ecs-sim issues (instance metadata,
+    /// assumed agencies); they are refused with 401 `APIGW.0301` once expired. 0 = as
+    /// requested: an agency's `duration_seconds` (900 when none), metadata 3600.
+    #[arg(long, default_value = "0")]
+    pub credential_lifetime_secs: u64,
+    /// The instance metadata's session token (`PUT /meta-data/latest/api/token`).
+    #[arg(long, value_enum, default_value_t)]
+    pub metadata_token: MetadataToken,
 }
 
 impl Default for Knobs {

@@ -5,7 +5,8 @@ use axum::http::Method;
 use percent_encoding::percent_decode_str;
 
 use super::config::{
-    ROUTE_ACTION, ROUTE_JOB, ROUTE_LIST, ROUTE_PROJECTS, ROUTE_SHOW, ROUTE_UNKNOWN,
+    ROUTE_ACTION, ROUTE_ASSUME_AGENCY, ROUTE_ASSUME_ROLE, ROUTE_JOB, ROUTE_LIST, ROUTE_PROJECTS,
+    ROUTE_SHOW, ROUTE_UNKNOWN,
 };
 use super::failure::Failure;
 use crate::api::codes::API_NOT_FOUND;
@@ -13,12 +14,26 @@ use crate::api::codes::API_NOT_FOUND;
 /// A classified API route, with its path parameters (percent-decoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    Action { project: String },
-    Job { project: String, job_id: String },
-    List { project: String },
-    Show { project: String, server_id: String },
+    Action {
+        project: String,
+    },
+    Job {
+        project: String,
+        job_id: String,
+    },
+    List {
+        project: String,
+    },
+    Show {
+        project: String,
+        server_id: String,
+    },
     Projects,
     Unknown,
+    /// IAM v3 `securitytokens` (`assume_role`).
+    AssumeRole,
+    /// STS v5 `agencies/assume`.
+    AssumeAgency,
 }
 
 impl Route {
@@ -30,6 +45,8 @@ impl Route {
             Route::Show { .. } => ROUTE_SHOW,
             Route::Projects => ROUTE_PROJECTS,
             Route::Unknown => ROUTE_UNKNOWN,
+            Route::AssumeRole => ROUTE_ASSUME_ROLE,
+            Route::AssumeAgency => ROUTE_ASSUME_AGENCY,
         }
     }
 
@@ -39,7 +56,7 @@ impl Route {
             | Route::Job { project, .. }
             | Route::List { project }
             | Route::Show { project, .. } => Some(project),
-            Route::Projects | Route::Unknown => None,
+            Route::Projects | Route::Unknown | Route::AssumeRole | Route::AssumeAgency => None,
         }
     }
 }
@@ -73,6 +90,8 @@ pub fn classify(method: &Method, path: &str) -> Route {
             }
         }
         (&Method::GET, ["", "v3", "projects"]) => Route::Projects,
+        (&Method::POST, ["", "v3.0", "OS-CREDENTIAL", "securitytokens"]) => Route::AssumeRole,
+        (&Method::POST, ["", "v5", "agencies", "assume"]) => Route::AssumeAgency,
         _ => Route::Unknown,
     }
 }

@@ -34,7 +34,7 @@ pub struct ConnKill(pub CancellationToken);
 /// A running simulator. Dropping it stops it too.
 pub struct SimServer {
     addr: SocketAddr,
-    /// The PEM of the self-signed certificate when serving HTTPS.
+    /// The PEM of the CA that signed the certificate, when serving HTTPS.
     cert_pem: Option<String>,
     sim: Arc<Sim>,
     shutdown: CancellationToken,
@@ -77,6 +77,7 @@ impl SimServer {
             state: Mutex::new(state),
             stats: Arc::new(Stats::default()),
             signatures: SignatureRing::default(),
+            identities: Default::default(),
         });
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(accept_loop(
@@ -106,7 +107,8 @@ impl SimServer {
         format!("{scheme}://{}", self.addr)
     }
 
-    /// The PEM of the self-signed certificate, when serving HTTPS.
+    /// The PEM of the CA that signed the server's certificate, when serving HTTPS: what a
+    /// client trusts.
     pub fn cert_pem(&self) -> Option<&str> {
         self.cert_pem.as_deref()
     }

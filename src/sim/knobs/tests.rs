@@ -79,6 +79,8 @@ fn defaults_are_the_documented_ones() {
             "omit_job_id": false,
             "clock_skew_tolerance_secs": 900,
             "clock_offset_secs": 0,
+            "credential_lifetime_secs": 0,
+            "metadata_token": "optional",
         })
     );
     // A partial JSON object fills the rest from the same defaults.

@@ -1,6 +1,7 @@
 //! Who is asking: the body is read (the signature covers it), the signature is kept for
 //! `/_sim/signatures` and verified ([`auth::verify`]), then the project of the path is
-//! checked against `X-Project-Id` and the configured project.
+//! checked against `X-Project-Id` and the configured project. The handler gets the
+//! [`Caller`] (who signed), and the request is counted for its principal.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::api::signer::Authorization;
 use crate::sim::answer;
 use crate::sim::auth::{self, Received};
 use crate::sim::failure::Failure;
+use crate::sim::identities::Caller;
 use crate::sim::routes::Route;
 use crate::sim::Sim;
 
@@ -41,12 +43,16 @@ pub async fn authenticate(
         return answer::failure(&f, &cx.request_id);
     };
     keep_signature(&sim, &parts);
-    let checked =
-        verify_signature(&sim, &parts, &body).and_then(|()| check_project(&sim, &cx.route, &parts));
-    if let Err(f) = checked {
-        return answer::failure(&f, &cx.request_id);
-    }
-    next.run(Request::from_parts(parts, Body::from(body))).await
+    let checked = verify_signature(&sim, &parts, &body)
+        .and_then(|caller| check_project(&sim, &cx.route, &parts).map(|()| caller));
+    let caller = match checked {
+        Ok(caller) => caller,
+        Err(f) => return answer::failure(&f, &cx.request_id),
+    };
+    sim.identities.count_request(&caller.principal);
+    let mut req = Request::from_parts(parts, Body::from(body));
+    req.extensions_mut().insert(caller);
+    next.run(req).await
 }
 
 /// Keeps the request's signature, whatever the outcome, when its `Authorization` parses.
@@ -64,7 +70,7 @@ fn keep_signature(sim: &Sim, parts: &Parts) {
 
 /// The signature and the security token, against ecs-sim's clock shifted by
 /// `clock_offset_secs`, within `clock_skew_tolerance_secs`.
-fn verify_signature(sim: &Sim, parts: &Parts, body: &[u8]) -> Result<(), Failure> {
+fn verify_signature(sim: &Sim, parts: &Parts, body: &[u8]) -> Result<Caller, Failure> {
     let (tolerance, offset) = {
         let state = sim.lock();
         let knobs = &state.knobs;
@@ -78,7 +84,7 @@ fn verify_signature(sim: &Sim, parts: &Parts, body: &[u8]) -> Result<(), Failure
         body,
     };
     let now = OffsetDateTime::now_utc() + time::Duration::seconds(offset);
-    auth::verify(&sim.config, &received, now, tolerance)
+    auth::verify(&sim.config, &sim.identities, &received, now, tolerance)
 }
 
 /// 400 `Ecs.0023` when `X-Project-Id` differs from the path's project, or that project is

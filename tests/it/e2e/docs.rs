@@ -112,7 +112,9 @@ fn block_kind(b: &Value) -> String {
     } else if min > 0 {
         s.push_str(&format!(", Min: {min}"));
     }
-    if max > 0 {
+    // tf-provider 0.2.2 sends an unbounded list block (`NestedBlock::List`) with
+    // `max_items = i64::MAX`: no maximum, as a Go provider's 0.
+    if max > 0 && max != i64::MAX as u64 {
         s.push_str(&format!(", Max: {max}"));
     }
     s

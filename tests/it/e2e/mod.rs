@@ -6,6 +6,7 @@
 mod batch_reboot;
 mod batch_start;
 mod batch_stop;
+mod credentials;
 mod docs;
 mod examples;
 mod faults;

@@ -328,3 +328,35 @@ async fn hundred_thousand_servers_hundred_clients() {
     );
     assert!(rss_busy < 200 * 1024, "RSS {rss_busy} kB");
 }
+
+/// `ecs-sim --tls --ca-file F` writes its CA; a client that trusts only that CA gets in.
+#[test]
+fn tls_ca_file_is_written_and_trusted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = dir.path().join("ca.pem");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-sim"))
+        .args(["--listen", "127.0.0.1:0", "--tls", "--ca-file"])
+        .arg(&ca)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ecs-sim");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let url = format!("{}/_sim/health", line.trim());
+    let pem = std::fs::read(&ca).expect("the CA file is written before the URL is printed");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let answer = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"))
+            .build()
+            .expect("client");
+        client.get(url).send().await.expect("trusted").text().await
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(answer.expect("body"), "ok");
+}

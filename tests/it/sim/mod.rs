@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod credentials;
 mod knobs;
 mod sdk;
 mod with_client;

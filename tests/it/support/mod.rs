@@ -10,6 +10,7 @@
 //!   `on_both_versions!` runs each end-to-end scenario under;
 //! * [`package`]: mirrors inside a workspace, release packaging, zip reading;
 //! * [`process`]: Terraform in the background, signals, process trees;
+//! * [`proxy`]: a tiny `CONNECT` proxy on loopback, for the proxy tests;
 //! * [`secrets`]: secret scans that never print the secret, and redaction;
 //! * [`tools`]: tools the tests need (Terraform, Huawei's Python SDK), installed when
 //!   missing.
@@ -19,6 +20,7 @@
 
 pub mod package;
 pub mod process;
+pub mod proxy;
 pub mod secrets;
 pub mod sim;
 pub mod sim_admin;

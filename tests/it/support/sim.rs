@@ -419,7 +419,7 @@ impl Sim {
 
     /// ecs-sim with `config` (its `servers` stopped servers start in 20–80 ms, no rate
     /// limit, as [`Sim::start`]). With `config.tls` the URL is `https://` and the admin
-    /// calls accept the self-signed certificate.
+    /// calls accept its certificate without checking it.
     pub fn start_with(config: SimConfig) -> Sim {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -481,6 +481,45 @@ blocking! {
     fn start_count(&self, id: &str) -> u64;
     fn job(&self, id: &str) -> Value;
     fn signatures(&self) -> Vec<String>;
+    fn credentials(&self) -> Value;
+}
+
+impl Sim {
+    /// New temporary keys for `principal`, as if an SSO login had issued them: (access key,
+    /// secret key, security token).
+    pub fn issue_keys(&self, principal: &str, lifetime_secs: u64) -> (String, String, String) {
+        let sim = self.sim.as_ref().expect("running");
+        let k = sim.server.sim().identities.issue(principal, lifetime_secs);
+        (k.access_key, k.secret_key.expose().to_string(), k.token)
+    }
+
+    /// Every secret ecs-sim handed out so far, named: the secret keys and tokens of the
+    /// temporary keys it issued, and the metadata session tokens.
+    pub fn issued_secrets(&self) -> Vec<(String, String)> {
+        let sim = self.sim.as_ref().expect("running");
+        let (keys, tokens) = sim.server.sim().identities.issued();
+        let mut out = Vec::new();
+        for (i, k) in keys.into_iter().enumerate() {
+            out.push((
+                format!("issued secret key #{i}"),
+                k.secret_key.expose().to_string(),
+            ));
+            out.push((format!("issued security token #{i}"), k.token));
+        }
+        for (i, t) in tokens.into_iter().enumerate() {
+            out.push((format!("metadata token #{i}"), t));
+        }
+        out
+    }
+
+    /// The PEM of the CA that signed ecs-sim's certificate (with `config.tls`).
+    pub fn ca_pem(&self) -> String {
+        let sim = self.sim.as_ref().expect("running");
+        sim.server
+            .cert_pem()
+            .expect("ecs-sim serves TLS")
+            .to_string()
+    }
 }
 
 impl Drop for Sim {

@@ -149,4 +149,17 @@ impl SimAdmin {
     pub async fn signatures(&self) -> Vec<String> {
         strings(&self.expect_ok("GET", "/signatures", None).await["signatures"])
     }
+
+    /// `/_sim/credentials`: temporary keys issued and signed requests per principal.
+    pub async fn credentials(&self) -> Value {
+        let (status, body) = self.call("GET", "/credentials", None).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Ends every temporary key ecs-sim issued.
+    pub async fn expire_credentials(&self) {
+        let (status, body) = self.call("POST", "/credentials/expire", None).await;
+        assert_eq!(status, 200, "{body}");
+    }
 }

@@ -166,6 +166,30 @@ impl From<Output> for Run {
     }
 }
 
+/// Environment variables that choose credentials, proxies or trusted CAs, never inherited
+/// by Terraform in the tests.
+pub const AMBIENT_CONNECTION_VARS: [&str; 19] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "OS_CACERT",
+    "OS_CERT",
+    "OS_KEY",
+    "HW_SHARED_CONFIG_FILE",
+    "HW_PROFILE",
+    "HW_ASSUME_ROLE_AGENCY_NAME",
+    "HW_ASSUME_ROLE_DOMAIN_NAME",
+    "HW_ASSUME_ROLE_DOMAIN_ID",
+    "HW_ASSUME_ROLE_DURATION",
+];
+
 /// A provider block for `endpoint` with exactly the `settings` given (one per line), the
 /// region and both endpoints; credentials come from the `HW_*` environment.
 pub fn provider_hcl(endpoint: &str, settings: &str) -> String {
@@ -274,6 +298,11 @@ impl Workspace {
             .env_remove("HW_SECURITY_TOKEN")
             .env_remove("HW_REGION_NAME")
             .stdin(Stdio::null());
+        // What the machine running the tests may have set that would change where requests
+        // go or what is trusted: a test sets what it needs with `set_env`.
+        for var in AMBIENT_CONNECTION_VARS {
+            c.env_remove(var);
+        }
         for (k, v) in &self.env {
             c.env(k, v);
         }

@@ -1,9 +1,9 @@
-//! AK/SK credentials, with an optional temporary security token.
+//! AK/SK keys, with an optional temporary security token: what one request is signed with.
 
 use std::fmt;
 
-use super::secret::Secret;
-use super::signer::Signer;
+use crate::api::secret::Secret;
+use crate::api::signer::Signer;
 
 pub const HEADER_PROJECT_ID: &str = "X-Project-Id";
 pub const HEADER_SECURITY_TOKEN: &str = "X-Security-Token";
@@ -40,6 +40,12 @@ impl Credentials {
     pub fn with_security_token(mut self, token: impl Into<String>) -> Self {
         self.security_token = Some(Secret::new(token));
         self
+    }
+
+    /// Whether these are the same keys (the same access key and token): how a renewal tells
+    /// keys that were refused from keys issued since.
+    pub fn same_keys(&self, other: &Credentials) -> bool {
+        self.access_key == other.access_key && self.security_token == other.security_token
     }
 
     pub fn signer(&self) -> Signer {
