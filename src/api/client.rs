@@ -52,6 +52,7 @@ use tokio::time::Instant;
 use super::clock::Clock;
 use super::credentials::Credentials;
 use super::endpoint::{Base, Endpoints};
+use super::read_window::ReadWindow;
 use super::error::ApiError;
 use super::retry::{disposition, Disposition, NextStep, RetryPolicy};
 use super::signer::Signer;
@@ -91,6 +92,7 @@ pub(super) struct Inner {
     pub(super) user_agent: String,
     pub(super) clock: Clock,
     pub(super) attempts: AtomicU64,
+    pub(super) read_window: ReadWindow,
 }
 
 /// A signed, retrying client for the ECS API (and the IAM project lookup).
@@ -143,6 +145,7 @@ impl EcsClient {
                 user_agent: config.user_agent.trim().to_string(),
                 clock,
                 attempts: AtomicU64::new(0),
+                read_window: ReadWindow::default(),
             }),
             deadline: None,
         })
@@ -206,7 +209,7 @@ impl EcsClient {
             let Some(timeout) = self.attempt_timeout() else {
                 return Err(past_deadline(what, previous));
             };
-            let error = match self.attempt(call, retries + 1, timeout).await {
+            let error = match self.attempt_in_window(call, retries + 1, timeout).await {
                 Ok(answer) => return Ok(answer),
                 Err(e) => e,
             };

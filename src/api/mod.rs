@@ -13,6 +13,8 @@
 //! - `error`: [`ApiError`], the one error type, and error-body parsing.
 //! - `job_waiter`: polling a job until it ends ([`JobWaiter`]).
 //! - `limits`: a run's deadline and interrupt, carried together ([`Limits`]).
+//! - `read_window`: how many server reads a client keeps in flight, narrowed on 429
+//!   ([`ReadWindow`]).
 //! - `models`: the wire models, shared with ecs-sim.
 //! - `credentials`, `secret`, `signer`: the keys, a redacting secret, and SDK-HMAC-SHA256.
 
@@ -30,6 +32,7 @@ pub mod job_waiter;
 pub mod limits;
 pub mod models;
 mod operations;
+pub mod read_window;
 pub mod retry;
 pub mod secret;
 pub mod signer;
@@ -42,6 +45,7 @@ pub use endpoint::Endpoints;
 pub use error::ApiError;
 pub use job_waiter::{JobReport, JobWaiter, PollPolicy, ServerOutcome, WaitEnd};
 pub use limits::{Limits, Stop};
+pub use read_window::{ReadWindow, MAX_READS_IN_FLIGHT};
 pub use retry::{disposition, Disposition, RetryPolicy};
 pub use secret::Secret;
 pub use signer::Signer;
