@@ -215,7 +215,11 @@ impl EcsClient {
         let slot = self.inner.read_window.enter(deadline).await;
         let (Some(slot), Some(timeout)) = (slot, within(timeout, deadline)) else {
             return Err(ApiError::DeadlineExceeded {
-                what: format!("{} {} (waiting for room among the reads in flight)", call.method, self.wire_path(call)),
+                what: format!(
+                    "{} {} (waiting for room among the reads in flight)",
+                    call.method,
+                    self.wire_path(call)
+                ),
                 last_error: None,
             });
         };
@@ -287,17 +291,17 @@ mod tests {
         for slot in slots {
             slot.finish(&Ok(()));
         }
-        assert_eq!(w.limit(), 3, "two successes at a window of 2 grow it by one");
+        assert_eq!(
+            w.limit(),
+            3,
+            "two successes at a window of 2 grow it by one"
+        );
     }
 
     #[tokio::test]
     async fn successes_grow_it_back_by_one_a_window_up_to_the_maximum() {
         let w = ReadWindow::new(4);
-        fill(&w, 1)
-            .await
-            .pop()
-            .expect("slot")
-            .finish(&throttled());
+        fill(&w, 1).await.pop().expect("slot").finish(&throttled());
         assert_eq!(w.limit(), 2);
         for expected in [2, 3, 3, 3, 4] {
             w.enter(None).await.expect("room").finish(&Ok(()));

@@ -159,7 +159,10 @@ impl Run<'_> {
                 true
             }
             Err(e) if resolve_by_reading(&e) => {
-                match self.resolve_unconfirmed(batch, &e, &mut batches.resent).await {
+                match self
+                    .resolve_unconfirmed(batch, &e, &mut batches.resent)
+                    .await
+                {
                     Some(again) if !again.is_empty() => {
                         batches.total += 1;
                         batches.queue.push_front(again);

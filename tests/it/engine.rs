@@ -586,7 +586,9 @@ async fn at_a_real_round_trip_reads_and_batches_overlap() {
     let admin = fleet.sim.sim_admin();
     let mut begins = Vec::new();
     for job in &report.job_ids {
-        let begin = admin.job(job).await["begin_time"].as_str().map(str::to_string);
+        let begin = admin.job(job).await["begin_time"]
+            .as_str()
+            .map(str::to_string);
         begins.push(begin.expect("begin_time"));
     }
     begins.sort();
@@ -597,7 +599,11 @@ async fn at_a_real_round_trip_reads_and_batches_overlap() {
                 "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]"
             ),
         );
-        parsed.expect("job time").assume_utc().unix_timestamp_nanos() / 1_000_000
+        parsed
+            .expect("job time")
+            .assume_utc()
+            .unix_timestamp_nanos()
+            / 1_000_000
     };
     let spread = ms(&begins[2]) - ms(&begins[0]);
     assert!(spread < 150, "the batches were accepted {spread} ms apart");
