@@ -158,12 +158,15 @@ impl ReadWindow {
         }
     }
 
-    /// A permit coming back: retired if the window shrank below the reads in flight.
+    /// A permit coming back: retired if the window shrank below the reads in flight. It is
+    /// returned under the lock, so that a halving never counts it as still held.
     fn give_back(&self, permit: SemaphorePermit<'_>) {
         let mut w = self.lock();
         if w.debt > 0 {
             w.debt -= 1;
             permit.forget();
+        } else {
+            drop(permit);
         }
     }
 }
