@@ -59,6 +59,7 @@ use super::endpoint::{Base, Endpoints};
 use super::error::ApiError;
 use super::options::ClientOptions;
 use super::proxy::Proxies;
+use super::read_window::ReadWindow;
 use super::retry::{disposition, Disposition, NextStep, RetryPolicy};
 use super::transport::{Answer, Call};
 
@@ -99,6 +100,7 @@ pub(super) struct Inner {
     pub(super) user_agent: String,
     pub(super) clock: Clock,
     pub(super) attempts: AtomicU64,
+    pub(super) read_window: ReadWindow,
 }
 
 /// A signed, retrying client for the ECS API (and the IAM project lookup).
@@ -162,6 +164,7 @@ impl EcsClient {
                 user_agent: config.user_agent.trim().to_string(),
                 clock,
                 attempts: AtomicU64::new(0),
+                read_window: ReadWindow::default(),
             }),
             deadline: None,
         })
@@ -225,7 +228,7 @@ impl EcsClient {
             let Some(timeout) = self.attempt_timeout() else {
                 return Err(past_deadline(what, previous));
             };
-            let error = match self.attempt_renewing(call, retries + 1, timeout).await {
+            let error = match self.attempt_in_window(call, retries + 1, timeout).await {
                 Ok(answer) => return Ok(answer),
                 Err(e) => e,
             };

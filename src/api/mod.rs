@@ -13,6 +13,8 @@
 //! - `error`: [`ApiError`], the one error type, and error-body parsing.
 //! - `job_waiter`: polling a job until it ends ([`JobWaiter`]).
 //! - `limits`: a run's deadline and interrupt, carried together ([`Limits`]).
+//! - `read_window`: how many server reads a client keeps in flight, narrowed on 429
+//!   ([`ReadWindow`]).
 //! - `models`: the wire models, shared with ecs-sim.
 //! - `credentials`, `secret`, `signer`: the keys (static, from a profile, the instance
 //!   metadata or an assumed agency, refreshed before they expire), a redacting secret, and
@@ -39,6 +41,7 @@ pub mod models;
 mod operations;
 pub mod options;
 pub mod proxy;
+pub mod read_window;
 mod renewal;
 pub mod retry;
 pub mod secret;
@@ -55,6 +58,7 @@ pub use error::ApiError;
 pub use job_waiter::{JobReport, JobWaiter, PollPolicy, ServerOutcome, WaitEnd};
 pub use limits::{Limits, Stop};
 pub use options::ClientOptions;
+pub use read_window::{ReadWindow, MAX_READS_IN_FLIGHT};
 pub use retry::{disposition, Disposition, RetryPolicy};
 pub use secret::Secret;
 pub use signer::Signer;

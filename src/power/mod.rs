@@ -4,13 +4,13 @@
 //!
 //! [`Engine::run`] is these steps, in order, each in its own file:
 //!
-//! 1. **pre-check** (`precheck.rs`): read every server's state (at most 100 ids a call, a few
+//! 1. **pre-check** (`precheck.rs`): read every server's state (at most 100 ids a call, many
 //!    calls at once) and sort the servers by what the operation does to them (`action.rs`
 //!    has the table): already there → skipped; to send; already on their way → waited on;
 //!    unknown id → error, nothing sent; any other state → failed with the reason.
 //! 2. **submit** (`submit.rs`): send the servers in batches of at most 1000 (and at most the
-//!    operation's rate), paced by the operation's shared [`Pacer`], and begin waiting on each
-//!    job as soon as it is accepted. A batch whose answer was lost, ambiguous (5xx) or had no
+//!    operation's rate), paced by the operation's shared [`Pacer`] (without pacing, all at
+//!    once), and begin waiting on each job as soon as it is accepted. A batch whose answer was lost, ambiguous (5xx) or had no
 //!    job id is never re-sent blindly: the states are read, and only servers still where
 //!    they were are sent again (once, and never for a reboot), with a warning.
 //! 3. **wait** (`wait.rs`): wait on every job, and on servers already on their way, until

@@ -1,5 +1,5 @@
 //! Server states as the engine reads them: each server's [`Class`], read in calls of at most
-//! 100 ids, a few at once.
+//! 100 ids, as many at once as the client's [read window](crate::api::read_window) allows.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,10 +7,13 @@ use std::fmt;
 use futures::stream::{self, StreamExt};
 
 use crate::api::models::{server_status, ServerDetail, MAX_IDS_PER_LIST};
-use crate::api::{ApiError, EcsClient, Limits};
+use crate::api::{ApiError, EcsClient, Limits, MAX_READS_IN_FLIGHT};
 
-/// How many state reads run at once.
-pub const READ_CONCURRENCY: usize = 4;
+/// How many state reads one caller has under way at once. How many of them are in flight is
+/// the client's [read window](crate::api::read_window)'s to say (it narrows on 429 and is
+/// shared by every reader of the client); this only keeps a caller from queueing more than
+/// the widest window takes.
+pub const READ_CONCURRENCY: usize = MAX_READS_IN_FLIGHT;
 
 /// A server's state as the engine reads it: where it is, or where it is moving. What that
 /// means for an action is [`PowerAction::fate`](super::action::PowerAction).
@@ -77,8 +80,8 @@ impl States {
     }
 }
 
-/// Reads the states of `ids`, at most 100 a call and [`READ_CONCURRENCY`] calls at once, until
-/// done or `limits` stop it. Ids that do not exist are left out.
+/// Reads the states of `ids`, at most 100 a call and [`READ_CONCURRENCY`] calls under way at
+/// once (the read window decides how many are in flight), until done or `limits` stop it. Ids that do not exist are left out.
 pub(super) async fn read_states(
     client: &EcsClient,
     ids: &[String],

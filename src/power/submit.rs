@@ -1,9 +1,13 @@
-//! Step 2: send the servers in paced batches, and start waiting on each job as soon as the
-//! service accepts its batch. A batch whose answer was lost is resolved by reading the
+//! Step 2: send the servers in paced batches, each as soon as the pacer allows (without
+//! pacing, all at once), and start waiting on each job as soon as the service accepts its
+//! batch. A batch whose answer was lost is resolved by reading the
 //! states, never by sending it again blindly.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
+
+use futures::stream::{FuturesUnordered, StreamExt};
 
 use reqwest::Method;
 use tokio::task::JoinHandle;
@@ -37,50 +41,143 @@ struct Resolved {
     not_resent: usize,
 }
 
+/// The batches of one submission: those still to send, those the service accepted (with
+/// the order they were sent in), and the servers already sent once more.
+struct Batches {
+    queue: VecDeque<Vec<String>>,
+    sent: usize,
+    total: usize,
+    accepted: Vec<(usize, Submitted)>,
+    resent: BTreeSet<String>,
+    waiter: Arc<JobWaiter>,
+}
+
+/// A batch's answer, and when it came.
+struct Posted {
+    /// Which batch it was, in the order they were sent (from 1).
+    seq: usize,
+    batch: Vec<String>,
+    answer: Result<String, ApiError>,
+    answered: Instant,
+}
+
 impl Run<'_> {
-    /// Sends `to_send` in batches of at most the pacer's batch size, each when the pacer
-    /// allows; returns the batches the service accepted. Stops at the deadline, an interrupt
-    /// or an error it cannot resolve, recording the servers left unsent.
+    /// Sends `to_send` in batches of at most the pacer's batch size, each as soon as the
+    /// pacer allows; returns the batches the service accepted, in the order they were sent.
+    ///
+    /// Without pacing every batch goes at once, without waiting for the answers before it:
+    /// at a real round trip, ten batches one after another would cost ten. With pacing the
+    /// next batch is spaced from the previous one's acceptance, which only its answer tells,
+    /// so it is reserved once that answer came (the interval is far longer than a round
+    /// trip). Stops sending at the deadline, an interrupt or an error it cannot resolve,
+    /// recording the servers left unsent; batches already on their way are answered and
+    /// recorded all the same.
     pub(super) async fn submit(&mut self, to_send: Vec<String>) -> Vec<Submitted> {
-        let waiter = Arc::new(JobWaiter::new(self.client.clone(), self.opts.poll.clone()));
-        let mut queue: VecDeque<Vec<String>> = to_send
+        let queue: VecDeque<Vec<String>> = to_send
             .chunks(self.pacer().max_batch())
             .map(<[String]>::to_vec)
             .collect();
-        let total = queue.len();
-        let mut submitted = Vec::new();
-        let mut resent = BTreeSet::new();
-        while let Some(batch) = queue.pop_front() {
-            let Some(ticket) = self.paced(batch.len()).await else {
-                self.report
-                    .give_up_on(queue.drain(..).flatten().chain(batch));
+        let mut batches = Batches {
+            total: queue.len(),
+            queue,
+            sent: 0,
+            accepted: Vec::new(),
+            resent: BTreeSet::new(),
+            waiter: Arc::new(JobWaiter::new(self.client.clone(), self.opts.poll.clone())),
+        };
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.is_empty() || self.pacer().rate_per_minute() == 0 {
+                let Some(batch) = batches.queue.pop_front() else {
+                    break;
+                };
+                let Some(ticket) = self.paced(batch.len()).await else {
+                    let unsent = batches.queue.drain(..).flatten().chain(batch);
+                    self.report.give_up_on(unsent);
+                    break;
+                };
+                batches.sent += 1;
+                in_flight.push(self.post(batches.sent, batch, ticket));
+            }
+            let Some(posted) = in_flight.next().await else {
                 break;
             };
-            match self.send(&batch, &ticket).await {
-                Ok(job_id) => {
-                    // "batch start accepted job_id=…": users grep for it when a state was lost.
-                    info!(job_id = %job_id, servers = batch.len(), batch = submitted.len() + 1, of = total, "batch {} accepted", self.action.verb());
-                    submitted.push(self.accepted(job_id, batch, &waiter));
-                }
-                Err(e) if resolve_by_reading(&e) => {
-                    match self.resolve_unconfirmed(batch, &e, &mut resent).await {
-                        Some(again) if !again.is_empty() => queue.push_front(again),
-                        Some(_) => {}
-                        None => {
-                            self.report.give_up_on(queue.drain(..).flatten());
-                            break;
-                        }
-                    }
-                }
-                Err(e) => {
-                    self.report.give_up_on(queue.drain(..).flatten());
-                    self.report.unconfirmed.extend(batch);
-                    self.report.record_error(&e, &self.doing());
-                    break;
-                }
+            if !self.answered(posted, &mut batches).await {
+                self.report.give_up_on(batches.queue.drain(..).flatten());
             }
         }
-        submitted
+        batches.accepted.sort_by_key(|&(seq, _)| seq);
+        let jobs = batches.accepted.iter().map(|(_, s)| s.job_id.clone());
+        self.report.job_ids.extend(jobs);
+        batches.accepted.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// Sends one batch in a task of its own, so that its answer is taken, and the pacer
+    /// told, when it comes, whatever the run does meanwhile. The pacer counts the batch from
+    /// its answer, unless the answer proves the batch was not carried out.
+    fn post(
+        &self,
+        seq: usize,
+        batch: Vec<String>,
+        ticket: Ticket,
+    ) -> impl Future<Output = Posted> + Send + 'static {
+        let (client, action) = (self.client.clone(), self.action);
+        let (pacers, ids) = (self.engine.pacers.clone(), batch.clone());
+        let task = tokio::spawn(async move {
+            let answer = action.send(&client, &ids).await;
+            if answer.as_ref().map_or_else(resolve_by_reading, |_| true) {
+                pacers.for_action(action).accepted(&ticket, Instant::now());
+            }
+            (answer, Instant::now())
+        });
+        async move {
+            let (answer, answered) = task
+                .await
+                .unwrap_or_else(|e| (Err(sender_lost(&e)), Instant::now()));
+            Posted {
+                seq,
+                batch,
+                answer,
+                answered,
+            }
+        }
+    }
+
+    /// Takes one batch's answer: an accepted batch is waited on; one whose answer was lost,
+    /// ambiguous or unusable is resolved by reading, and what is still to send goes first in
+    /// the queue. False when nothing more may be sent.
+    async fn answered(&mut self, posted: Posted, batches: &mut Batches) -> bool {
+        let Posted {
+            seq, batch, answer, ..
+        } = posted;
+        match answer {
+            Ok(job_id) => {
+                // "batch start accepted job_id=…": users grep for it when a state was lost.
+                info!(job_id = %job_id, servers = batch.len(), batch = seq, of = batches.total, "batch {} accepted", self.action.verb());
+                let submitted = self.accepted(job_id, batch, posted.answered, &batches.waiter);
+                batches.accepted.push((seq, submitted));
+                true
+            }
+            Err(e) if resolve_by_reading(&e) => {
+                match self
+                    .resolve_unconfirmed(batch, &e, &mut batches.resent)
+                    .await
+                {
+                    Some(again) if !again.is_empty() => {
+                        batches.total += 1;
+                        batches.queue.push_front(again);
+                        true
+                    }
+                    Some(_) => true,
+                    None => false,
+                }
+            }
+            Err(e) => {
+                self.report.unconfirmed.extend(batch);
+                self.report.record_error(&e, &self.doing());
+                false
+            }
+        }
     }
 
     /// "starting a batch", "stopping a batch", "rebooting a batch".
@@ -117,25 +214,16 @@ impl Run<'_> {
         }
     }
 
-    /// Sends one batch. The pacer counts it from when the service answered, unless the
-    /// answer proves the batch was not carried out.
-    async fn send(&self, batch: &[String], ticket: &Ticket) -> Result<String, ApiError> {
-        let answer = self.action.send(&self.client, batch).await;
-        if answer.as_ref().map_or_else(resolve_by_reading, |_| true) {
-            self.pacer().accepted(ticket, Instant::now());
-        }
-        answer
-    }
-
-    /// Records an accepted batch's job id and, when the run waits, starts waiting on it.
+    /// An accepted batch (answered at `at`): when the run waits, the wait on its job
+    /// starts now.
     fn accepted(
         &mut self,
         job_id: String,
         servers: Vec<String>,
+        at: Instant,
         waiter: &Arc<JobWaiter>,
     ) -> Submitted {
-        self.report.job_ids.push(job_id.clone());
-        let wait_deadline = self.wait_deadline(Instant::now());
+        let wait_deadline = self.wait_deadline(at);
         let wait = self.opts.wait.then(|| {
             let (waiter, job) = (waiter.clone(), job_id.clone());
             let limits = self.limits.with_deadline(wait_deadline);
@@ -228,6 +316,16 @@ impl Run<'_> {
         } else {
             format!("{head}, and {} still {from} were not sent again: a {verb} is not repeated when it may have happened already, so they are reported as not confirmed.", resolved.not_resent)
         }
+    }
+}
+
+/// The task that sent a batch ended without its answer: the batch may have gone out, so it
+/// is resolved by reading, as a lost answer is.
+fn sender_lost(e: &tokio::task::JoinError) -> ApiError {
+    ApiError::OutcomeUnknown {
+        method: "POST".into(),
+        path: "the batch action".into(),
+        message: format!("the task sending it ended without its answer: {e}"),
     }
 }
 

@@ -50,6 +50,7 @@ async fn stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
     let servers = state.server_counts();
     let jobs = state.job_counts();
     let last = state.last_job_end_ms().and_then(|ms| state.rfc3339(ms));
+    let (servers_read, max_reads_of_a_server) = state.read_counts();
     let body = json!({
         "requests": requests,
         "servers": servers,
@@ -64,6 +65,8 @@ async fn stats(AxState(sim): AxState<Arc<Sim>>) -> Response {
         "jobs": jobs,
         "last_job_end": last,
         "rss_bytes": rss_bytes(),
+        "servers_read": servers_read,
+        "max_reads_of_a_server": max_reads_of_a_server,
     });
     drop(state);
     Json(body).into_response()

@@ -10,7 +10,7 @@ use terraform_provider_ecs::api::codes;
 use terraform_provider_ecs::api::models::PowerType;
 use terraform_provider_ecs::api::{EcsClient, PollPolicy};
 use terraform_provider_ecs::power::{Engine, Pacers, PowerAction, PowerOptions, PowerReport};
-use terraform_provider_ecs::sim::{Knobs, ServerSpec, SimConfig, ROUTE_ACTION};
+use terraform_provider_ecs::sim::{Knobs, ServerSpec, SimConfig, ROUTE_ACTION, ROUTE_LIST};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -530,4 +530,81 @@ async fn without_force_after_a_soft_stop_the_guest_ignored_fails_with_its_code()
     let failed: Vec<&str> = report.failed.iter().map(|f| f.server_id.as_str()).collect();
     assert_eq!(failed, vec![id(0), id(1)]);
     assert!(report.failed.iter().all(|f| f.code == codes::STOP_FAILED));
+}
+
+// ---- At a real round trip -----------------------------------------------------------------
+
+/// The answers of one route by status, as `/_sim/stats` counts them.
+fn answers(stats: &Value, route: &str, status: &str) -> u64 {
+    stats["requests"][route][status].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn throttled_state_reads_back_off_and_finish_reading_no_server_twice() {
+    // 2,000 servers: 20 lists, all let in at once; the first 30 list attempts get a 429
+    // (at most two for any list, within the test client's 3 retries).
+    let knobs = Knobs {
+        fault_429_burst: 30,
+        retry_after_secs: 0,
+        fault_routes: vec![ROUTE_LIST.into()],
+        ..quick()
+    };
+    let fleet = Fleet::new(stopped(0..2000), knobs).await;
+    let window = fleet.client.read_window();
+    assert_eq!(window.limit(), window.max());
+    let report = fleet.start(&ids(0..2000)).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.done, ids(0..2000));
+    let stats = fleet.sim.stats().await;
+    assert_eq!(answers(&stats, ROUTE_LIST, "429"), 30, "{stats}");
+    assert_eq!(answers(&stats, ROUTE_LIST, "200"), 20, "{stats}");
+    assert_eq!(stats["servers_read"], 2000, "{stats}");
+    assert_eq!(stats["max_reads_of_a_server"], 1, "{stats}");
+    assert_eq!(fleet.posts().await, 2);
+    // The burst halved the window once (the first 20 were let in together), and the 429s
+    // of the retries at least once more; 20 successes are too few to grow it back by one.
+    assert!(window.limit() <= window.max() / 4, "{}", window.limit());
+}
+
+#[tokio::test]
+async fn at_a_real_round_trip_reads_and_batches_overlap() {
+    // 3,000 servers at 200 ms a call: 30 lists and 3 batch POSTs.
+    let knobs = Knobs {
+        latency_ms: 200,
+        ..quick()
+    };
+    let fleet = Fleet::new(stopped(0..3000), knobs).await;
+    let report = fleet.start(&ids(0..3000)).await;
+    assert!(report.is_success(), "{report:?}");
+    let stats = fleet.sim.stats().await;
+    assert_eq!(answers(&stats, ROUTE_LIST, "200"), 30, "{stats}");
+    assert_eq!(fleet.posts().await, 3);
+    // All 30 lists were in flight at once.
+    let peak = stats["max_concurrent_requests"].as_u64().unwrap_or(0);
+    assert!(peak >= 30, "at most {peak} requests at once");
+    // The three batches were accepted together, not one round trip (200 ms) apart.
+    let admin = fleet.sim.sim_admin();
+    let mut begins = Vec::new();
+    for job in &report.job_ids {
+        let begin = admin.job(job).await["begin_time"]
+            .as_str()
+            .map(str::to_string);
+        begins.push(begin.expect("begin_time"));
+    }
+    begins.sort();
+    let ms = |t: &str| {
+        let parsed = time::PrimitiveDateTime::parse(
+            t.trim_end_matches('Z'),
+            time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]"
+            ),
+        );
+        parsed
+            .expect("job time")
+            .assume_utc()
+            .unix_timestamp_nanos()
+            / 1_000_000
+    };
+    let spread = ms(&begins[2]) - ms(&begins[0]);
+    assert!(spread < 150, "the batches were accepted {spread} ms apart");
 }

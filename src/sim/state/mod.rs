@@ -123,13 +123,15 @@ impl State {
         self.counters.reboots_total
     }
 
-    /// Zeroes the start/stop/reboot counters (per server too) and the last job end.
+    /// Zeroes the start/stop/reboot counters, the read counts (per server too) and the last
+    /// job end.
     pub fn reset_counters(&mut self) {
         self.counters = Counters::default();
         for s in &mut self.servers {
             s.start_count = 0;
             s.stop_count = 0;
             s.reboot_count = 0;
+            s.read_count = 0;
         }
     }
 

@@ -55,6 +55,8 @@ pub(super) struct Server {
     pub start_count: u32,
     pub stop_count: u32,
     pub reboot_count: u32,
+    /// Times it was listed by id (`server_id=`).
+    pub read_count: u32,
 }
 
 /// How a server's power state is served: the four fields the API shows.
@@ -131,6 +133,9 @@ pub struct ServerRecord {
     pub start_count: u32,
     pub stop_count: u32,
     pub reboot_count: u32,
+    /// Times it was listed by id (`server_id=`), for tests that check no server is read
+    /// twice.
+    pub read_count: u32,
 }
 
 /// A validated [`ServerSpec`]: its power state and the transition it is in, if any.
@@ -230,6 +235,7 @@ impl State {
             start_count: 0,
             stop_count: 0,
             reboot_count: 0,
+            read_count: 0,
         });
         self.index.insert(id, i as u32);
         i
@@ -329,10 +335,20 @@ impl State {
         let now = self.now_ms();
         ids.iter()
             .map(|id| match self.index.get(id.as_str()) {
-                Some(&i) => self.detail_of(i as usize, now),
+                Some(&i) => {
+                    self.servers[i as usize].read_count += 1;
+                    self.detail_of(i as usize, now)
+                }
                 None => unknown_server(id),
             })
             .collect()
+    }
+
+    /// (servers listed by id at least once, the most times one server was).
+    pub fn read_counts(&self) -> (u64, u32) {
+        let read = self.servers.iter().filter(|s| s.read_count > 0).count();
+        let most = self.servers.iter().map(|s| s.read_count).max();
+        (read as u64, most.unwrap_or(0))
     }
 
     /// A page of servers in creation order, optionally filtered by status and a name
@@ -388,6 +404,7 @@ impl State {
             start_count: s.start_count,
             stop_count: s.stop_count,
             reboot_count: s.reboot_count,
+            read_count: s.read_count,
         })
     }
 
