@@ -531,3 +531,25 @@ async fn without_force_after_a_soft_stop_the_guest_ignored_fails_with_its_code()
     assert_eq!(failed, vec![id(0), id(1)]);
     assert!(report.failed.iter().all(|f| f.code == codes::STOP_FAILED));
 }
+
+#[tokio::test]
+async fn a_locked_server_is_refused_alone_and_the_rest_start_in_one_post() {
+    let mut servers = stopped(0..3);
+    servers[1].locked = true;
+    servers.push(ServerSpec {
+        locked: true,
+        ..spec(3, "ACTIVE")
+    });
+    let fleet = Fleet::new(servers, quick()).await;
+    let report = fleet.start(&ids(0..4)).await;
+    assert_eq!(report.done, vec![id(0), id(2)], "{report:?}");
+    assert_eq!(report.skipped, vec![id(3)], "locked and already running");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].server_id, id(1));
+    assert_eq!(report.failed[0].code, codes::LOCKED);
+    assert_eq!(
+        fleet.posts().await,
+        1,
+        "the batch left the locked server out"
+    );
+}
