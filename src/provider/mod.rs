@@ -14,6 +14,7 @@
 //! and what every resource shares:
 //! - `attributes.rs`: schema attribute constructors, and the check that computed attributes
 //!   are left unset;
+//! - `force_after.rs`: the graceful-then-forced stop's checks and duration;
 //! - `ids.rs`: server id lists: the state type, their checks, and how diagnostics list ids;
 //! - `timeouts.rs`: the `timeouts` block and its durations.
 
@@ -24,6 +25,7 @@ pub mod batch_start;
 pub mod batch_stop;
 pub mod config;
 mod ecs_provider;
+pub mod force_after;
 pub mod ids;
 pub mod timeouts;
 

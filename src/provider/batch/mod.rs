@@ -32,6 +32,7 @@ use tf_provider::Diagnostics;
 use super::ids::IdList;
 use super::timeouts::TimeoutsBlock;
 use crate::power::{PowerAction, PowerReport};
+pub(crate) use apply::look_up_project;
 pub use diagnostics::{report_diagnostics, state_from};
 pub use plan::{plan_create, plan_update, same_members};
 pub use resource::BatchResource;
@@ -56,7 +57,8 @@ pub struct Names {
     pub past: &'static str,
     /// The attribute that lists the servers the operation was carried out on.
     pub done_list: &'static str,
-    /// What the next apply does after a failed one, closing every error that saved job ids.
+    /// What Terraform and the next apply do after a failed one, closing every error that
+    /// saved job ids.
     pub next_apply: &'static str,
     /// The warning destroy gives: summary and detail.
     pub destroy_warning: (&'static str, &'static str),
