@@ -10,6 +10,8 @@
 //!   diagnostics, written once over [`batch::BatchState`];
 //! - `batch_start.rs`, `batch_stop/`, `batch_reboot.rs`: `ecs_batch_start`,
 //!   `ecs_batch_stop` and `ecs_batch_reboot`, each its state, schema and words;
+//! - `power_state/`: `ecs_power_state`, a fleet's declared power state, refreshed and
+//!   converged (not a batch action: its own lifecycle over the same engine);
 //!
 //! and what every resource shares:
 //! - `attributes.rs`: schema attribute constructors, and the check that computed attributes
@@ -27,6 +29,7 @@ pub mod config;
 mod ecs_provider;
 pub mod force_after;
 pub mod ids;
+pub mod power_state;
 pub mod timeouts;
 
 pub use ecs_provider::{provider_schema, Configured, EcsProvider, ProviderConfig, Shared};
