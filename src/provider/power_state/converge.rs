@@ -13,7 +13,7 @@ use tracing::info;
 use super::diagnostics::{report_errors, unconverged_error};
 use super::observe::{observe, Observation};
 use super::resource::{PowerStateResource, READ_TIMEOUT};
-use super::{Declared, PowerStateState};
+use super::{Declared, PowerStateState, TYPE_NAME};
 use crate::api::job_waiter::PollPolicy;
 use crate::api::Limits;
 use crate::power::{Engine, PowerOptions, PowerReport};
@@ -115,8 +115,9 @@ impl PowerStateResource {
         info!(
             servers = ids.len(),
             state = c.declared.as_str(),
-            "ecs_power_state: converging"
+            "{TYPE_NAME}: converging"
         );
+        let started_at = std::time::Instant::now();
         let Configured { client, pacers } = c.configured.clone();
         let report = Engine::new(client, pacers, self.shared.interrupt.clone())
             .run(action, ids, &c.options)
@@ -125,7 +126,8 @@ impl PowerStateResource {
             job_ids = ?report.job_ids,
             done = report.done.len(),
             failed = report.failed.len(),
-            "ecs_power_state: converged"
+            secs = started_at.elapsed().as_secs_f64(),
+            "{TYPE_NAME}: done"
         );
         report
     }
