@@ -159,12 +159,7 @@ fn record(
     state.job_ids = id_list(&report.job_ids);
     match after {
         Some(o) => o.record(&mut state),
-        None => {
-            state.running_server_ids = Value::Null;
-            state.stopped_server_ids = Value::Null;
-            state.other_server_states = Value::Null;
-            state.drifted_server_ids = Value::Null;
-        }
+        None => state.set_read(|| Value::Null),
     }
     state
 }

@@ -114,6 +114,18 @@ impl PowerStateState {
         Declared::of(private).or_else(|| Declared::of(&self.state))
     }
 
+    /// Sets what a read of the servers records (the four lists) to `value`: unknown in a
+    /// plan, null when apply could not read.
+    pub fn set_read(&mut self, value: fn() -> IdList) {
+        self.running_server_ids = value();
+        self.stopped_server_ids = value();
+        self.drifted_server_ids = value();
+        self.other_server_states = match value() {
+            Value::Unknown => Value::Unknown,
+            _ => Value::Null,
+        };
+    }
+
     /// `force`, false while unset.
     pub fn forced(&self) -> bool {
         self.force == Value::Value(true)

@@ -3,9 +3,11 @@
 //! them, and the plan reads them back from the prior state without a call (so a plan costs
 //! one read of every server, the refresh's).
 //!
-//! Terraform requires a known planned value to be the applied one: `converged_server_ids`
-//! is planned known (the drifted servers apply sends, or waits on), and everything the
-//! apply's final read records is planned unknown.
+//! Terraform requires a known planned value to be the applied one, and plans again during
+//! apply: `converged_server_ids` is planned known when it comes from the refreshed prior
+//! state (drift against an unchanged declaration, which both plans read back the same),
+//! unknown after a fresh read (which could differ by apply); everything the apply's final
+//! read records is planned unknown.
 
 use tf_provider::value::Value;
 
@@ -84,10 +86,7 @@ pub fn converging(
         Some(o) => id_list(&o.convergeable),
         None => Value::Unknown,
     };
-    planned.running_server_ids = Value::Unknown;
-    planned.stopped_server_ids = Value::Unknown;
-    planned.other_server_states = Value::Unknown;
-    planned.drifted_server_ids = Value::Unknown;
+    planned.set_read(|| Value::Unknown);
     planned.job_ids = Value::Unknown;
     planned
 }

@@ -73,16 +73,23 @@ impl PowerStateResource {
     ) -> Option<PowerStateState> {
         let planned = with_defaults(proposed);
         let prior_id = prior.map(|(p, _)| &p.id);
-        let observed = match source(prior, &planned) {
+        // Terraform plans again during apply and requires every value known in the first
+        // plan to be planned the same: only what the refreshed prior state records is
+        // stable between the two, so a fresh read only names the servers in warnings.
+        let (observed, known) = match source(prior, &planned) {
             Source::Unchanged => return Some(planned),
-            Source::Unknown => None,
-            Source::Recorded(o) => Some(o),
-            Source::Read(declared, ids) => Some(self.read_now(&ids, Some(declared), diags).await?),
+            Source::Unknown => (None, false),
+            Source::Recorded(o) => (Some(o), true),
+            Source::Read(declared, ids) => (
+                Some(self.read_now(&ids, Some(declared), diags).await?),
+                false,
+            ),
         };
         if let (Some(o), Some(declared)) = (&observed, Declared::of(&planned.state)) {
             plan_warnings(o, declared, diags);
         }
-        Some(converging(planned, prior_id, observed.as_ref()))
+        let stable = observed.as_ref().filter(|_| known);
+        Some(converging(planned, prior_id, stable))
     }
 }
 

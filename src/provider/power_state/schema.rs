@@ -34,7 +34,7 @@ pub fn power_state_schema() -> Schema {
                 "drifted_server_ids" => computed(id_list_type(),
                     "Servers not in the declared state and not on their way there (a server starting counts as running, one stopping as stopped, one rebooting as running) at the last refresh or apply (sorted). Those in `other_server_states` (not found, `ERROR`, locked, being resized, moving the other way) cannot be converged: plan names them and apply fails naming them, after converging the rest."),
                 "converged_server_ids" => computed(id_list_type(),
-                    "The servers the last apply started or stopped (or waited on, when already on their way by then): at plan, exactly those this apply will converge, known from the refresh (sorted)."),
+                    "The servers the last apply started or stopped (or waited on, when already on their way by then), sorted. At plan, when `state` and the members of `server_ids` are unchanged, exactly the drifted servers this apply will converge, known from the refresh; after a change of either (or at create) it is known after apply, and the plan's warning names the servers."),
                 "job_ids" => computed(id_list_type(),
                     "Ids of the last apply's start or stop jobs, one per batch of at most 1000 servers, in submission order (then those of the `HARD` stops `force_after` sent). Kept in state even when apply fails, times out or is interrupted.")
             },

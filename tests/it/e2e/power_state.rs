@@ -5,7 +5,7 @@
 use serde_json::json;
 use terraform_provider_ecs::sim::{ROUTE_ACTION as ACTION, ROUTE_LIST as LIST};
 
-use super::batch_stop::{interrupt_mid_wait_and_check, unpaced_provider};
+use super::batch_stop::{interrupt_mid_wait_and_check, sorted, unpaced_provider};
 use crate::support::sim::Sim;
 use crate::support::terraform::*;
 
@@ -39,12 +39,6 @@ fn workspace(version: &str, sim: &Sim, state: &str) -> Workspace {
 fn state(ws: &Workspace) -> serde_json::Value {
     ws.resource_values(ADDRESS)
         .expect("ecs_power_state.fleet is in state")
-}
-
-fn sorted(ids: &[String]) -> Vec<String> {
-    let mut v = ids.to_vec();
-    v.sort();
-    v
 }
 
 /// 1200 servers, 4 stopped: create starts only those 4; 3 stopped out of band make plan
@@ -86,6 +80,15 @@ fn mixed_fleet_converges_drift_is_planned_and_fixed_then_flips_in_place(version:
         "{plan:?}"
     );
     assert!(text.contains("\"mixed\" -> \"running\""), "{plan:?}");
+    let saved = ws.run(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
+    assert_eq!(saved.code, 0, "{saved:?}");
+    let shown = ws.run(&["show", "-json", "tfplan"]);
+    let planned: serde_json::Value = serde_json::from_str(&shown.stdout).expect("plan JSON");
+    assert_eq!(
+        strings(&planned["resource_changes"][0]["change"]["after"]["converged_server_ids"]),
+        drifted,
+        "known at plan: exactly the three"
+    );
 
     sim.reset_stats();
     let apply = ws.apply();
