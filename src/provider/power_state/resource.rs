@@ -126,7 +126,11 @@ impl Resource for PowerStateResource {
         let Some(ids) = known_ids(&state.server_ids) else {
             return Some((state, private_state));
         };
-        let observed = self.read_now(&ids, declared, diags).await?;
+        // On a failed read the error fails the refresh; the state is returned unchanged,
+        // since `None` would tell Terraform the resource is gone.
+        let Some(observed) = self.read_now(&ids, declared, diags).await else {
+            return Some((state, private_state));
+        };
         observed.record(&mut state);
         state.state = Value::Value(observed.state(declared));
         Some((state, private_of(declared)))
