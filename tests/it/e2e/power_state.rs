@@ -191,7 +191,7 @@ fn sigint_mid_convergence_keeps_the_job_ids(version: &str) {
 }
 
 /// `apply -refresh-only` records the drift (`state = "mixed"`, the drifted servers) and
-/// sends nothing.
+/// sends nothing; so does an import of `running:<ids>`.
 fn refresh_only_records_drift_without_touching_servers(version: &str) {
     let sim = Sim::start(4);
     sim.set_active(&sim.ids);
@@ -221,4 +221,14 @@ fn refresh_only_records_drift_without_touching_servers(version: &str) {
         assert_eq!(sim.status_of(id), "SHUTOFF");
     }
     assert_eq!(ws.plan().code, 2, "the next plan converges them");
+
+    // Import: the declared state and the members; the refresh reads the rest.
+    assert_eq!(ws.run(&["state", "rm", ADDRESS]).code, 0);
+    let id = format!("running:{}", sim.ids.join(","));
+    let import = ws.run(&["import", "-input=false", "-no-color", ADDRESS, &id]);
+    assert_eq!(import.code, 0, "{import:?}");
+    let v = state(&ws);
+    assert_eq!(v["state"], "mixed", "{v}");
+    assert_eq!(strings(&v["drifted_server_ids"]), drifted);
+    assert_eq!(sim.requests(ACTION), 0, "import sends nothing");
 }
