@@ -47,3 +47,34 @@ pub(crate) fn error_text(d: &tf_provider::Diagnostics) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The warnings of `d`, one `summary | detail` line each.
+#[cfg(test)]
+pub(crate) fn warning_text(d: &tf_provider::Diagnostics) -> String {
+    d.warnings
+        .iter()
+        .map(|w| format!("{} | {}", w.summary, w.detail))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asserts that a state struct and its schema name the same attributes and blocks:
+/// tf-provider decodes state by field name.
+#[cfg(test)]
+pub(crate) fn assert_fields_match_schema<S: serde::Serialize>(
+    state: &S,
+    schema: &tf_provider::schema::Schema,
+    what: &str,
+) {
+    use std::collections::BTreeSet;
+    let json = serde_json::to_value(state).expect("state serializes");
+    let fields: BTreeSet<String> = json.as_object().expect("object").keys().cloned().collect();
+    let declared: BTreeSet<String> = schema
+        .block
+        .attributes
+        .keys()
+        .chain(schema.block.blocks.keys())
+        .cloned()
+        .collect();
+    assert_eq!(fields, declared, "{what}");
+}

@@ -249,11 +249,7 @@ mod tests {
     fn warnings<S: BatchState>(report: &PowerReport) -> String {
         let mut d = Diagnostics::default();
         report_diagnostics(&S::NAMES, report, "timeouts.create (3s)", &mut d);
-        d.warnings
-            .iter()
-            .map(|w| format!("{} | {}", w.summary, w.detail))
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::provider::warning_text(&d)
     }
 
     #[test]

@@ -166,8 +166,6 @@ pub(crate) use batch_fields;
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
     use crate::provider::batch_reboot::BatchRebootState;
     use crate::provider::batch_start::BatchStartState;
@@ -176,17 +174,8 @@ mod tests {
     /// tf-provider decodes state by field name: the struct and the schema must name the
     /// same attributes and blocks, and every outcome list must be a computed attribute.
     fn fields_match_schema<S: BatchState>() {
-        let json = serde_json::to_value(S::default()).expect("state serializes");
-        let fields: BTreeSet<String> = json.as_object().expect("object").keys().cloned().collect();
         let schema = S::schema();
-        let declared: BTreeSet<String> = schema
-            .block
-            .attributes
-            .keys()
-            .chain(schema.block.blocks.keys())
-            .cloned()
-            .collect();
-        assert_eq!(fields, declared, "{}", S::NAMES.type_name);
+        crate::provider::assert_fields_match_schema(&S::default(), &schema, S::NAMES.type_name);
         let mut state = S::default();
         let lists = state.outcome_lists();
         assert!(lists

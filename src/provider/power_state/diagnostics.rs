@@ -151,11 +151,7 @@ mod tests {
     fn warnings(o: &Observation, declared: Declared) -> String {
         let mut d = Diagnostics::default();
         plan_warnings(o, declared, &mut d);
-        d.warnings
-            .iter()
-            .map(|w| format!("{} | {}", w.summary, w.detail))
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::provider::warning_text(&d)
     }
 
     #[test]

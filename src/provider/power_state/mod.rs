@@ -134,25 +134,15 @@ impl PowerStateState {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
 
-    /// tf-provider decodes state by field name: the struct and the schema must name the
-    /// same attributes and blocks.
     #[test]
     fn the_state_names_what_the_schema_declares() {
-        let json = serde_json::to_value(PowerStateState::default()).expect("serializes");
-        let fields: BTreeSet<String> = json.as_object().expect("object").keys().cloned().collect();
-        let schema = power_state_schema();
-        let declared: BTreeSet<String> = schema
-            .block
-            .attributes
-            .keys()
-            .chain(schema.block.blocks.keys())
-            .cloned()
-            .collect();
-        assert_eq!(fields, declared);
+        crate::provider::assert_fields_match_schema(
+            &PowerStateState::default(),
+            &power_state_schema(),
+            TYPE_NAME,
+        );
     }
 
     #[test]
