@@ -47,6 +47,8 @@ enum Op {
     Start,
     Stop,
     Reboot,
+    /// `ecs_power_state` declared running over stopped servers: every server drifted.
+    Converge,
 }
 
 impl Op {
@@ -55,13 +57,30 @@ impl Op {
             Op::Start => "ecs_batch_start",
             Op::Stop => "ecs_batch_stop",
             Op::Reboot => "ecs_batch_reboot",
+            Op::Converge => "ecs_power_state",
+        }
+    }
+
+    /// The operation whose rate paces it: converging to running starts servers.
+    fn paced_as(self) -> Op {
+        match self {
+            Op::Converge => Op::Start,
+            op => op,
+        }
+    }
+
+    /// Arguments the resource needs besides `server_ids`.
+    fn arguments(self) -> &'static str {
+        match self {
+            Op::Converge => "  state      = \"running\"\n",
+            _ => "",
         }
     }
 
     /// ecs-sim's knob for the operation's duration (a soft stop or reboot).
     fn duration_knob(self) -> &'static str {
         match self {
-            Op::Start => "start_duration_ms",
+            Op::Start | Op::Converge => "start_duration_ms",
             Op::Stop => "stop_duration_ms",
             Op::Reboot => "reboot_duration_ms",
         }
@@ -70,7 +89,7 @@ impl Op {
     /// The status every server has before (ecs-sim's servers start stopped) and after.
     fn statuses(self) -> (&'static str, &'static str) {
         match self {
-            Op::Start => ("SHUTOFF", "ACTIVE"),
+            Op::Start | Op::Converge => ("SHUTOFF", "ACTIVE"),
             Op::Stop => ("ACTIVE", "SHUTOFF"),
             Op::Reboot => ("ACTIVE", "ACTIVE"),
         }
@@ -98,7 +117,7 @@ fn quick() -> bool {
 }
 
 fn fleet_config(sim: &Sim, s: &Scenario) -> String {
-    let rate = |op: Op| match (s.rate, op.resource() == s.op.resource()) {
+    let rate = |op: Op| match (s.rate, op.resource() == s.op.paced_as().resource()) {
         (Some(r), true) => r,
         _ => 0,
     };
@@ -115,6 +134,7 @@ fn fleet_config(sim: &Sim, s: &Scenario) -> String {
         &format!("start_rate_limit = {}", rate(Op::Start)),
     );
     let resource = s.op.resource();
+    let arguments = s.op.arguments();
     format!(
         r#"{block}
 locals {{
@@ -124,7 +144,7 @@ locals {{
 resource "{resource}" "fleet" {{
   for_each   = {{ for i, chunk in chunklist(local.server_ids, 10000) : tostring(i) => chunk }}
   server_ids = each.value
-}}
+{arguments}}}
 "#
     )
 }
@@ -416,6 +436,53 @@ fn round_trips() -> Vec<(String, f64)> {
     ]
 }
 
+/// `terraform plan` of `ecs_power_state` resources over `n` running servers (10,000 a
+/// resource), with ecs-sim answering every call after `latency_ms`.
+struct PlanRead {
+    label: &'static str,
+    n: usize,
+    latency_ms: u64,
+}
+
+/// The refresh's state reads, the plan's wall time, and the same plan's with
+/// `-refresh=false`.
+fn run_plan_read(p: &PlanRead) -> (u64, f64, f64) {
+    let sim = Sim::start(p.n);
+    // In parts: ecs-sim's admin API takes bodies of at most 2 MB.
+    for part in sim.ids.chunks(10_000) {
+        sim.set_active(part);
+    }
+    let s = Scenario {
+        label: p.label,
+        op: Op::Converge,
+        n: p.n,
+        rate: None,
+        duration_ms: [0, 0],
+    };
+    let ws = Workspace::new(TF, &sim, &fleet_config(&sim, &s));
+    ws.write("ids.txt", &(sim.ids.join("\n") + "\n"));
+    let apply = ws.apply();
+    assert_eq!(apply.code, 0, "{}: apply: {apply:?}", p.label);
+    sim.knobs(json!({"latency_ms": p.latency_ms}));
+    sim.reset_stats();
+    let timed = |args: &[&str]| {
+        let t = Instant::now();
+        let r = ws.run(args);
+        assert_eq!(r.code, 0, "{}: {args:?}: {r:?}", p.label);
+        t.elapsed().as_secs_f64()
+    };
+    let refreshed = timed(&["plan", "-input=false", "-no-color", "-detailed-exitcode"]);
+    let reads = sim.requests(LIST);
+    let stale = timed(&[
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-detailed-exitcode",
+        "-refresh=false",
+    ]);
+    (reads, refreshed, stale)
+}
+
 fn machine() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -442,6 +509,35 @@ fn machine() -> String {
         "{cores} cores ({cpu}), {:.1} GiB memory",
         mem_kb as f64 / 1048576.0
     )
+}
+
+/// The table of [`PlanRead`]s whose label contains `only` (all without it).
+fn plan_read_rows(scenarios: &[PlanRead], only: Option<&str>, report: &mut String) {
+    let chosen: Vec<&PlanRead> = scenarios
+        .iter()
+        .filter(|p| only.is_none_or(|o| p.label.contains(o)))
+        .collect();
+    if chosen.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        report,
+        "\n| Plan | N | Res. | State reads (expected) | Plan s | Plan -refresh=false s | Difference s |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for p in chosen {
+        eprintln!("bench: {} …", p.label);
+        let (reads, refreshed, stale) = run_plan_read(p);
+        let _ = writeln!(
+            report,
+            "| {} | {} | {} | {reads} ({}) | {refreshed:.2} | {stale:.2} | {:.2} |",
+            p.label,
+            p.n,
+            p.n.div_ceil(10_000),
+            p.n.div_ceil(100),
+            refreshed - stale,
+        );
+        eprintln!("{}", report.lines().last().unwrap_or_default());
+    }
 }
 
 fn main() {
@@ -513,6 +609,25 @@ fn main() {
             rate: None,
             op: Op::Start,
             duration_ms: [1_000, 1_000],
+        },
+        Scenario {
+            label: "10,000 drifted servers converged (ecs_power_state), one resource",
+            n: scale(10_000),
+            rate: None,
+            op: Op::Converge,
+            duration_ms: d,
+        },
+    ];
+    let plan_reads = [
+        PlanRead {
+            label: "plan of ecs_power_state, 10,000 servers, one resource, 100 ms a call",
+            n: scale(10_000),
+            latency_ms: 100,
+        },
+        PlanRead {
+            label: "plan of ecs_power_state, 100,000 servers, ten resources, 100 ms a call",
+            n: scale(100_000),
+            latency_ms: 100,
         },
     ];
     // At a real round trip: ecs-sim answers every call 100 ms late, as a region does from a
@@ -590,6 +705,8 @@ fn main() {
         eprintln!("{}", report.lines().last().unwrap_or_default());
         results.push(m);
     }
+
+    plan_read_rows(&plan_reads, only.as_deref(), &mut report);
 
     if only.is_some() {
         println!("{report}");

@@ -9,17 +9,20 @@
 //!
 //! Every other state fails the server with the reason, before anything is sent. A reboot of
 //! a stopped server is refused too: the service would start it, which is not what was asked.
+//! A locked server is refused only when it would be sent: the service refuses every
+//! operation on it, and would refuse the whole batch with it; locked and already there, or
+//! already on its way, it is skipped or waited on as any other.
 
 use std::fmt;
 
 pub use crate::api::models::PowerAction;
-use crate::api::{ApiError, EcsClient};
+use crate::api::{codes, ApiError, EcsClient};
 
 use super::states::Class;
 
 /// What the pre-check does with a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Fate {
+pub enum Fate {
     /// Already where the action leads: not sent.
     Skip,
     Send,
@@ -70,8 +73,15 @@ impl PowerAction {
     }
 
     /// What the pre-check does with a server in `class`.
-    pub(super) fn fate(self, class: &Class) -> Fate {
+    pub fn fate(self, class: &Class) -> Fate {
         match (self, class) {
+            (action, Class::Locked(inner)) => match action.fate(inner) {
+                Fate::Send => Fate::Fail {
+                    code: codes::LOCKED.into(),
+                    reason: format!("the server is locked ({inner}): the service refuses every power operation on a locked server, so it was not sent; unlock it first"),
+                },
+                fate => fate,
+            },
             (PowerAction::Start, Class::Running) | (PowerAction::Stop(_), Class::Stopped) => {
                 Fate::Skip
             }
@@ -110,8 +120,8 @@ impl PowerAction {
     /// there (sent, or waited on).
     pub(super) fn reached(self, class: &Class) -> bool {
         match self {
-            PowerAction::Start | PowerAction::Reboot(_) => *class == Class::Running,
-            PowerAction::Stop(_) => *class == Class::Stopped,
+            PowerAction::Start | PowerAction::Reboot(_) => *class.unlocked() == Class::Running,
+            PowerAction::Stop(_) => *class.unlocked() == Class::Stopped,
         }
     }
 
@@ -194,6 +204,22 @@ mod tests {
             panic!("a reboot of a stopped server is refused");
         };
         assert!(reason.contains("a reboot would start it"), "{reason}");
+    }
+
+    #[test]
+    fn a_locked_server_is_refused_only_when_it_would_be_sent() {
+        let locked = |c: Class| Class::Locked(Box::new(c));
+        assert_eq!(START.fate(&locked(Class::Running)), Fate::Skip);
+        assert_eq!(STOP.fate(&locked(Class::Stopping)), Fate::Wait);
+        let Fate::Fail { code, reason } = START.fate(&locked(Class::Stopped)) else {
+            panic!("a locked server to send is refused");
+        };
+        assert_eq!(code, codes::LOCKED);
+        assert!(
+            reason.starts_with("the server is locked (SHUTOFF)"),
+            "{reason}"
+        );
+        assert!(STOP.reached(&locked(Class::Stopped)));
     }
 
     #[test]

@@ -46,11 +46,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::models::PowerType;
 use crate::api::{EcsClient, Limits, PollPolicy};
-pub use action::PowerAction;
+pub use action::{Fate, PowerAction};
 pub use pacer::{Pacer, Pacers};
 pub use report::{FailedServer, PowerReport};
 pub use settle::SETTLE_GRACE;
-pub use states::READ_CONCURRENCY;
+pub use states::{read_states, Class, States, READ_CONCURRENCY};
 
 #[derive(Debug, Clone)]
 pub struct PowerOptions {

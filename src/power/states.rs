@@ -18,7 +18,7 @@ pub const READ_CONCURRENCY: usize = MAX_READS_IN_FLIGHT;
 /// A server's state as the engine reads it: where it is, or where it is moving. What that
 /// means for an action is [`PowerAction::fate`](super::action::PowerAction).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Class {
+pub enum Class {
     /// `ACTIVE`, no task.
     Running,
     /// `SHUTOFF`, no task.
@@ -41,12 +41,26 @@ pub(super) enum Class {
         status: String,
         task: Option<String>,
     },
+    /// A locked server, in the state it reads: the service refuses every power operation
+    /// on it (`Ecs.0605`, for the whole batch it is sent in).
+    Locked(Box<Class>),
+}
+
+impl Class {
+    /// The state the server reads, locked or not.
+    pub fn unlocked(&self) -> &Class {
+        match self {
+            Class::Locked(inner) => inner,
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for Class {
     /// The status as the service shows it, with the task when there is one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (status, task) = match self {
+            Class::Locked(inner) => return write!(f, "{inner}, locked"),
             Class::Running => (server_status::ACTIVE, None),
             Class::Stopped => (server_status::SHUTOFF, None),
             Class::Starting => (server_status::SHUTOFF, Some(server_status::POWERING_ON)),
@@ -67,12 +81,22 @@ impl fmt::Display for Class {
 /// The classes of the servers read, by id (either case). Only the class is kept: a whole
 /// `ServerDetail` per server would cost kilobytes each at 10,000 servers a resource.
 #[derive(Debug, Default)]
-pub(super) struct States(HashMap<String, Class>);
+pub struct States(HashMap<String, Class>);
 
 impl States {
     /// The class of `id`; `None` when the server does not exist (or was not read).
-    pub(super) fn class_of(&self, id: &str) -> Option<&Class> {
+    pub fn class_of(&self, id: &str) -> Option<&Class> {
         self.0.get(&id.to_ascii_lowercase())
+    }
+
+    /// States as given, keyed by id (either case): for callers' tests.
+    pub fn from_classes(classes: impl IntoIterator<Item = (String, Class)>) -> States {
+        States(
+            classes
+                .into_iter()
+                .map(|(id, c)| (id.to_ascii_lowercase(), c))
+                .collect(),
+        )
     }
 
     pub(super) fn any(&self, f: impl Fn(&Class) -> bool) -> bool {
@@ -81,8 +105,9 @@ impl States {
 }
 
 /// Reads the states of `ids`, at most 100 a call and [`READ_CONCURRENCY`] calls under way at
-/// once (the read window decides how many are in flight), until done or `limits` stop it. Ids that do not exist are left out.
-pub(super) async fn read_states(
+/// once (the read window decides how many are in flight), until done or `limits` stop it. Ids
+/// that do not exist are left out.
+pub async fn read_states(
     client: &EcsClient,
     ids: &[String],
     limits: &Limits,
@@ -111,6 +136,16 @@ pub(super) async fn read_states(
 }
 
 pub(super) fn classify(s: &ServerDetail) -> Class {
+    let class = classify_power(s);
+    if s.locked == Some(true) {
+        Class::Locked(Box::new(class))
+    } else {
+        class
+    }
+}
+
+/// The class of a server from its status and task alone.
+fn classify_power(s: &ServerDetail) -> Class {
     let status = s.status.as_deref().unwrap_or("");
     let task = s.task_state();
     match (status, task) {
@@ -179,5 +214,10 @@ mod tests {
             "RESIZE (task resize_prep)"
         );
         assert_eq!(classify(&server("", None)).to_string(), "unknown");
+        let mut locked = server("ACTIVE", None);
+        locked.locked = Some(true);
+        assert_eq!(classify(&locked), Class::Locked(Box::new(Class::Running)));
+        assert_eq!(classify(&locked).to_string(), "ACTIVE, locked");
+        assert_eq!(*classify(&locked).unlocked(), Class::Running);
     }
 }

@@ -40,7 +40,7 @@ impl BatchState for BatchRebootState {
         action: PowerAction::Reboot(PowerType::Soft),
         past: "rebooted",
         done_list: "rebooted_server_ids",
-        next_apply: "the next apply reboots every server of server_ids again, those rebooted now included (run terraform untaint on this resource to keep this record instead).",
+        next_apply: "Terraform marks the resource tainted; the next apply reboots every server of server_ids again, those rebooted now included (run terraform untaint on this resource to keep this record instead).",
         destroy_warning: (
             "Nothing to undo",
             "Destroying ecs_batch_reboot only removes it from state: no API call is made, and a reboot cannot be undone.",

@@ -38,7 +38,7 @@ impl BatchState for BatchStartState {
         action: PowerAction::Start,
         past: "started",
         done_list: "started_server_ids",
-        next_apply: "the next apply starts only the servers still stopped.",
+        next_apply: "Terraform marks the resource tainted; the next apply starts only the servers still stopped.",
         destroy_warning: (
             "Servers left running",
             "Destroying ecs_batch_start only removes it from state: no API call is made, and the servers it started keep running.",

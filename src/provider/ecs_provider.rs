@@ -192,7 +192,8 @@ impl Provider for EcsProvider {
         Some(map! {
             "batch_start" => BatchStartResource::new(self.shared.clone()),
             "batch_stop" => BatchStopResource::new(self.shared.clone()),
-            "batch_reboot" => BatchRebootResource::new(self.shared.clone())
+            "batch_reboot" => BatchRebootResource::new(self.shared.clone()),
+            "power_state" => super::power_state::PowerStateResource::new(self.shared.clone())
         })
     }
 }

@@ -34,6 +34,23 @@ pub fn known_ids(list: &IdList) -> Option<Vec<String>> {
         .collect()
 }
 
+/// Plan-time checks of a configured `server_ids`: not empty, not too long, each a server id
+/// listed once. `verb` is what the resource does to the servers.
+pub fn check_server_ids(list: &IdList, resource_type: &str, verb: &str, diags: &mut Diagnostics) {
+    let Value::Value(ids) = list else {
+        return;
+    };
+    if ids.is_empty() {
+        diags.error(
+            format!("No servers to {verb}"),
+            "`server_ids` is empty; list at least one server id.",
+            AttributePath::new("server_ids"),
+        );
+    }
+    check_id_count(ids, "server_ids", resource_type, verb, diags);
+    check_each_id(ids, "server_ids", diags);
+}
+
 /// Errors at `attribute` when `ids` is longer than [`MAX_SERVER_IDS`]; the detail shows how
 /// to spread the fleet over several `resource_type` resources, which share the pacing of
 /// the operation `verb`.

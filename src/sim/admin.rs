@@ -25,6 +25,7 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/credentials/expire", post(expire_credentials))
         .route("/knobs", get(get_knobs).put(put_knobs))
         .route("/servers", post(post_servers))
+        .route("/servers/power", post(post_power))
         .route("/servers/:id", get(get_server))
         .route("/jobs/:job_id", get(get_job))
         .route("/clock/advance", post(advance_clock))
@@ -119,6 +120,25 @@ async fn post_servers(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response 
             let total = state.server_ids().len();
             Json(json!({"loaded": ids.len(), "servers_total": total})).into_response()
         }
+        Err(e) => admin_error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+/// `{"server_ids": [...], "status": "SHUTOFF"}`: an out-of-band power change (see
+/// [`State::set_power`](super::state::State::set_power)).
+async fn post_power(AxState(sim): AxState<Arc<Sim>>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct PowerChange {
+        server_ids: Vec<String>,
+        status: String,
+    }
+    let change: PowerChange = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return admin_error(StatusCode::BAD_REQUEST, format!("bad power body: {e}")),
+    };
+    match sim.lock().set_power(&change.server_ids, &change.status) {
+        Ok(n) => Json(json!({"changed": n})).into_response(),
+        Err(e) if e.starts_with("no server") => admin_error(StatusCode::NOT_FOUND, e),
         Err(e) => admin_error(StatusCode::BAD_REQUEST, e),
     }
 }

@@ -5,6 +5,7 @@
 use terraform_provider_ecs::provider::batch_reboot::batch_reboot_schema;
 use terraform_provider_ecs::provider::batch_start::batch_start_schema;
 use terraform_provider_ecs::provider::batch_stop::batch_stop_schema;
+use terraform_provider_ecs::provider::power_state::power_state_schema;
 use terraform_provider_ecs::provider::provider_schema;
 use tf_provider::schema::{AttributeConstraint, AttributeType, Block, NestedBlock, Schema};
 
@@ -137,4 +138,9 @@ fn batch_stop_doc_matches_schema() {
 #[test]
 fn batch_reboot_doc_matches_schema() {
     check("docs/resources/batch_reboot.md", &batch_reboot_schema());
+}
+
+#[test]
+fn power_state_doc_matches_schema() {
+    check("docs/resources/power_state.md", &power_state_schema());
 }

@@ -608,3 +608,57 @@ async fn at_a_real_round_trip_reads_and_batches_overlap() {
     let spread = ms(&begins[2]) - ms(&begins[0]);
     assert!(spread < 150, "the batches were accepted {spread} ms apart");
 }
+
+#[tokio::test]
+async fn a_locked_server_is_refused_alone_and_the_rest_start_in_one_post() {
+    let mut servers = stopped(0..3);
+    servers[1].locked = true;
+    servers.push(ServerSpec {
+        locked: true,
+        ..spec(3, "ACTIVE")
+    });
+    let fleet = Fleet::new(servers, quick()).await;
+    let report = fleet.start(&ids(0..4)).await;
+    assert_eq!(report.done, vec![id(0), id(2)], "{report:?}");
+    assert_eq!(report.skipped, vec![id(3)], "locked and already running");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].server_id, id(1));
+    assert_eq!(report.failed[0].code, codes::LOCKED);
+    assert_eq!(
+        fleet.posts().await,
+        1,
+        "the batch left the locked server out"
+    );
+}
+
+/// `ecs_power_state`'s read over the engine's state reader: servers stopped out of band
+/// drift, servers on their way do not, and converging the drift is one POST of exactly
+/// those.
+#[tokio::test]
+async fn drift_made_out_of_band_is_found_and_converged_in_one_post() {
+    use terraform_provider_ecs::api::Limits;
+    use terraform_provider_ecs::provider::power_state::{observe, Declared};
+    let mut servers: Vec<ServerSpec> = (0..6).map(|i| spec(i, "ACTIVE")).collect();
+    servers[5].status = "ERROR".into();
+    let fleet = Fleet::new(servers, quick()).await;
+    fleet.sim.sim_admin().set_power(&ids(1..4), "SHUTOFF").await;
+    let limits = Limits::new(
+        Instant::now() + Duration::from_secs(10),
+        CancellationToken::new(),
+    );
+    let o = observe(&fleet.client, &ids(0..6), Some(Declared::Running), &limits)
+        .await
+        .expect("read");
+    assert_eq!(o.convergeable, ids(1..4));
+    assert_eq!(o.blocked.len(), 1, "{o:?}");
+    assert_eq!(o.blocked[0].0, id(5));
+    assert_eq!(o.state(Some(Declared::Running)), "mixed");
+    let report = fleet.start(&o.convergeable).await;
+    assert_eq!(report.done, ids(1..4), "{report:?}");
+    assert_eq!(fleet.posts().await, 1);
+    let after = observe(&fleet.client, &ids(0..5), Some(Declared::Running), &limits)
+        .await
+        .expect("read");
+    assert!(after.drifted.is_empty(), "{after:?}");
+    assert_eq!(after.state(Some(Declared::Running)), "running");
+}

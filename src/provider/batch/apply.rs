@@ -15,6 +15,7 @@ use super::{BatchState, DEFAULT_CREATE_TIMEOUT};
 use crate::api::job_waiter::PollPolicy;
 use crate::api::EcsClient;
 use crate::power::{Engine, PowerAction, PowerOptions, PowerReport};
+use crate::provider::force_after;
 use crate::provider::ids::known_ids;
 use crate::provider::timeouts::create_timeout;
 use crate::provider::Configured;
@@ -108,21 +109,11 @@ fn resolve_force_after<S: BatchState>(
     planned: &S,
     diags: &mut Diagnostics,
 ) -> Option<Option<Duration>> {
-    match planned.force_after() {
-        Ok(d) => Some(d),
-        Err(msg) => {
-            diags.error(
-                "Invalid force_after",
-                msg,
-                AttributePath::new("force_after"),
-            );
-            None
-        }
-    }
+    force_after::or_error(planned.force_after(), diags)
 }
 
 /// Fills in the project id through IAM when the provider block and environment left it out.
-async fn look_up_project(client: &EcsClient, diags: &mut Diagnostics) -> Option<()> {
+pub(crate) async fn look_up_project(client: &EcsClient, diags: &mut Diagnostics) -> Option<()> {
     if client.project_id().is_some() {
         return Some(());
     }
@@ -144,7 +135,8 @@ fn into_state<S: BatchState>(
     timeout_text: &str,
     diags: &mut Diagnostics,
 ) -> Option<S> {
-    report_diagnostics(&S::NAMES, report, timeout_text, diags);
+    let timeout = format!("timeouts.create ({timeout_text})");
+    report_diagnostics(&S::NAMES, report, &timeout, diags);
     if report.job_ids.is_empty() && !diags.errors.is_empty() {
         return None;
     }

@@ -20,17 +20,18 @@ pub fn state_from<S: BatchState>(planned: &S, report: &PowerReport) -> S {
 }
 
 /// Every diagnostic of a run, errors first in a fixed order, then the warnings.
-/// `create_timeout` is the timeout as written, for the timed-out message.
+/// `timeout` names the timeout and its value as written, such as `timeouts.create (30m)`,
+/// for the timed-out message.
 pub fn report_diagnostics(
     names: &Names,
     report: &PowerReport,
-    create_timeout: &str,
+    timeout: &str,
     diags: &mut Diagnostics,
 ) {
     let saved = saved_job_ids(names, report);
     missing_servers(names, report, diags);
     failed_servers(names, report, &saved, diags);
-    timed_out(names, report, create_timeout, &saved, diags);
+    timed_out(names, report, timeout, &saved, diags);
     interrupted(names, report, &saved, diags);
     api_errors(report, &saved, diags);
     unconfirmed(names, report, &saved, diags);
@@ -44,7 +45,7 @@ fn saved_job_ids(names: &Names, report: &PowerReport) -> String {
         return String::new();
     }
     format!(
-        "\n\nThe {} job id(s) submitted are saved in state (job_ids): {}. Terraform marks the resource tainted; {}",
+        "\n\nThe {} job id(s) submitted are saved in state (job_ids): {}. {}",
         report.job_ids.len(),
         report.job_ids.join(", "),
         names.next_apply
@@ -99,7 +100,7 @@ fn failed_servers(names: &Names, report: &PowerReport, saved: &str, diags: &mut 
 fn timed_out(
     names: &Names,
     report: &PowerReport,
-    create_timeout: &str,
+    timeout: &str,
     saved: &str,
     diags: &mut Diagnostics,
 ) {
@@ -109,7 +110,7 @@ fn timed_out(
     diags.root_error(
         format!("Timed out waiting for the {} jobs", names.verb()),
         format!(
-            "timeouts.create ({create_timeout}) passed {}; {} server(s) not confirmed {}.{saved}",
+            "{timeout} passed {}; {} server(s) not confirmed {}.{saved}",
             waited_for(names, report).join("; "),
             report.unconfirmed.len(),
             names.past
@@ -241,18 +242,14 @@ mod tests {
 
     fn report_errors<S: BatchState>(report: &PowerReport) -> String {
         let mut d = Diagnostics::default();
-        report_diagnostics(&S::NAMES, report, "3s", &mut d);
+        report_diagnostics(&S::NAMES, report, "timeouts.create (3s)", &mut d);
         crate::provider::error_text(&d)
     }
 
     fn warnings<S: BatchState>(report: &PowerReport) -> String {
         let mut d = Diagnostics::default();
-        report_diagnostics(&S::NAMES, report, "3s", &mut d);
-        d.warnings
-            .iter()
-            .map(|w| format!("{} | {}", w.summary, w.detail))
-            .collect::<Vec<_>>()
-            .join("\n")
+        report_diagnostics(&S::NAMES, report, "timeouts.create (3s)", &mut d);
+        crate::provider::warning_text(&d)
     }
 
     #[test]

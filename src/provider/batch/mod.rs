@@ -32,6 +32,7 @@ use tf_provider::Diagnostics;
 use super::ids::IdList;
 use super::timeouts::TimeoutsBlock;
 use crate::power::{PowerAction, PowerReport};
+pub(crate) use apply::look_up_project;
 pub use diagnostics::{report_diagnostics, state_from};
 pub use plan::{plan_create, plan_update, same_members};
 pub use resource::BatchResource;
@@ -56,7 +57,8 @@ pub struct Names {
     pub past: &'static str,
     /// The attribute that lists the servers the operation was carried out on.
     pub done_list: &'static str,
-    /// What the next apply does after a failed one, closing every error that saved job ids.
+    /// What Terraform and the next apply do after a failed one, closing every error that
+    /// saved job ids.
     pub next_apply: &'static str,
     /// The warning destroy gives: summary and detail.
     pub destroy_warning: (&'static str, &'static str),
@@ -164,8 +166,6 @@ pub(crate) use batch_fields;
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
     use crate::provider::batch_reboot::BatchRebootState;
     use crate::provider::batch_start::BatchStartState;
@@ -174,17 +174,8 @@ mod tests {
     /// tf-provider decodes state by field name: the struct and the schema must name the
     /// same attributes and blocks, and every outcome list must be a computed attribute.
     fn fields_match_schema<S: BatchState>() {
-        let json = serde_json::to_value(S::default()).expect("state serializes");
-        let fields: BTreeSet<String> = json.as_object().expect("object").keys().cloned().collect();
         let schema = S::schema();
-        let declared: BTreeSet<String> = schema
-            .block
-            .attributes
-            .keys()
-            .chain(schema.block.blocks.keys())
-            .cloned()
-            .collect();
-        assert_eq!(fields, declared, "{}", S::NAMES.type_name);
+        crate::provider::assert_fields_match_schema(&S::default(), &schema, S::NAMES.type_name);
         let mut state = S::default();
         let lists = state.outcome_lists();
         assert!(lists

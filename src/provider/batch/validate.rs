@@ -1,12 +1,11 @@
 //! Plan-time checks of one batch resource's configuration, with zero API calls. Unknown
 //! values are left for apply.
 
-use tf_provider::value::Value;
-use tf_provider::{AttributePath, Diagnostics};
+use tf_provider::Diagnostics;
 
 use super::BatchState;
 use crate::provider::attributes::reject_configured;
-use crate::provider::ids::{check_each_id, check_id_count};
+use crate::provider::ids;
 use crate::provider::timeouts::check_timeouts;
 
 /// Every plan-time check of one configuration: the shared ones, then the resource's own.
@@ -19,19 +18,8 @@ pub fn validate_config<S: BatchState>(config: &S, diags: &mut Diagnostics) {
 
 /// `server_ids`: not empty, not too long, each a server id listed once.
 fn check_server_ids<S: BatchState>(config: &S, diags: &mut Diagnostics) {
-    let Value::Value(ids) = config.server_ids() else {
-        return;
-    };
     let names = S::NAMES;
-    if ids.is_empty() {
-        diags.error(
-            format!("No servers to {}", names.verb()),
-            "`server_ids` is empty; list at least one server id.",
-            AttributePath::new("server_ids"),
-        );
-    }
-    check_id_count(ids, "server_ids", names.type_name, names.verb(), diags);
-    check_each_id(ids, "server_ids", diags);
+    ids::check_server_ids(config.server_ids(), names.type_name, names.verb(), diags);
 }
 
 /// `id` and the outcome lists are the provider's to set.
@@ -45,6 +33,8 @@ fn check_computed_unset<S: BatchState>(config: &S, diags: &mut Diagnostics) {
 
 #[cfg(test)]
 mod tests {
+    use tf_provider::value::Value;
+
     use super::*;
     use crate::provider::batch_reboot::BatchRebootState;
     use crate::provider::batch_start::BatchStartState;

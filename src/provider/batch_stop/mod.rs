@@ -1,8 +1,6 @@
-//! The `ecs_batch_stop` resource: its state, its schema and its words; `force_after.rs`
-//! checks its graceful-then-forced stop. Everything else (lifecycle, plan, checks,
-//! diagnostics) is the shared [`BatchResource`].
-
-mod force_after;
+//! The `ecs_batch_stop` resource: its state, its schema and its words; the shared
+//! `force_after.rs` checks its graceful-then-forced stop. Everything else (lifecycle, plan,
+//! checks, diagnostics) is the shared [`BatchResource`].
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +14,7 @@ use tf_provider::Diagnostics;
 use super::attributes::{computed, optional, optional_computed};
 use super::batch::{batch_fields, batch_schema, BatchResource, BatchState, Names, Outcome};
 use super::batch::{id_list_type, Triggers};
+use super::force_after::{self, limit_of, ForceAfterArgs};
 use super::ids::IdList;
 use super::timeouts::TimeoutsBlock;
 use crate::api::models::PowerType;
@@ -46,7 +45,7 @@ impl BatchState for BatchStopState {
         action: PowerAction::Stop(PowerType::Soft),
         past: "stopped",
         done_list: "stopped_server_ids",
-        next_apply: "the next apply stops only the servers still running.",
+        next_apply: "Terraform marks the resource tainted; the next apply stops only the servers still running.",
         destroy_warning: (
             "Servers left stopped",
             "Destroying ecs_batch_stop only removes it from state: no API call is made, and the servers it stopped stay stopped.",
@@ -100,11 +99,17 @@ impl BatchState for BatchStopState {
     }
 
     fn check_own(&self, diags: &mut Diagnostics) {
-        force_after::check(self, diags);
+        let args = ForceAfterArgs {
+            force: &self.force,
+            force_after: &self.force_after,
+            wait: &self.wait,
+            limits: vec![("create", limit_of(&self.timeouts, "create"))],
+        };
+        force_after::check(&args, diags);
     }
 
     fn force_after(&self) -> Result<Option<Duration>, String> {
-        force_after::parse(self)
+        force_after::parse(&self.force_after)
     }
 }
 

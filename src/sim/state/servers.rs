@@ -274,6 +274,30 @@ impl State {
         Ok(ids)
     }
 
+    /// Changes the power of existing servers out of band, as a person in the console
+    /// would: no job and no action counted; the lock, the name and the counters are kept,
+    /// and a transition under way ends. Unknown ids change nothing and are named.
+    pub fn set_power(&mut self, ids: &[String], status: &str) -> Result<usize, String> {
+        let power = Power::parse(status)
+            .ok_or_else(|| format!("status {status:?} is not ACTIVE, SHUTOFF or ERROR"))?;
+        let missing: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !self.index.contains_key(*id))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("no server {}", missing.join(", ")));
+        }
+        let now = self.now_ms();
+        for id in ids {
+            let s = &mut self.servers[self.index[id.as_str()] as usize];
+            s.power = power;
+            s.transition = None;
+            s.updated_ms = now;
+        }
+        Ok(ids.len())
+    }
+
     /// A random end for a transition of `action` starting at `now` (scaled by
     /// `time_scale`), or [`NEVER`].
     pub(super) fn draw_end(&mut self, action: PowerAction, now: u64, never: bool) -> u64 {

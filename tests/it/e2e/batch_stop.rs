@@ -47,7 +47,7 @@ fn state(ws: &Workspace) -> serde_json::Value {
         .expect("ecs_batch_stop.fleet is in state")
 }
 
-fn sorted(ids: &[String]) -> Vec<String> {
+pub(super) fn sorted(ids: &[String]) -> Vec<String> {
     let mut v = ids.to_vec();
     v.sort();
     v

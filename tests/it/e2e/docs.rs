@@ -542,6 +542,10 @@ fn example_usage_is_the_example_files() {
             "docs/resources/batch_reboot.md",
             "examples/resources/ecs_batch_reboot/resource.tf",
         ),
+        (
+            "docs/resources/power_state.md",
+            "examples/resources/ecs_power_state/resource.tf",
+        ),
     ] {
         let blocks = code_blocks(rel, "Example Usage");
         let mut used = Vec::new();

@@ -11,3 +11,4 @@ mod docs;
 mod examples;
 mod faults;
 mod package;
+mod power_state;

@@ -448,6 +448,59 @@ async fn admin_servers_add_replace_and_inspect() {
     assert_eq!(sim.ids().len(), 1);
 }
 
+/// An out-of-band power change: the server moves without a job, keeps its lock and its
+/// counters, and unknown ids or statuses change nothing.
+#[tokio::test]
+async fn admin_power_changes_out_of_band_keeping_the_lock() {
+    let sim = TestSim::start(3, slow_knobs()).await;
+    let ids = sim.ids();
+    let admin = sim.sim_admin();
+    admin.set_power(&ids[..2], "ACTIVE").await;
+    admin
+        .set_servers(json!([{"id": ids[1], "status": "ACTIVE", "locked": true}]))
+        .await;
+    admin.set_power(&ids[1..2], "SHUTOFF").await;
+    let locked = sim.server(&ids[1]).await;
+    assert_eq!(
+        (locked["status"].as_str(), locked["locked"].as_bool()),
+        (Some("SHUTOFF"), Some(true))
+    );
+    assert_eq!(sim.server(&ids[0]).await["status"], "ACTIVE");
+    assert_eq!(
+        sim.stats().await["jobs"],
+        json!({}),
+        "no job: {}",
+        sim.stats().await
+    );
+    assert_eq!(sim.start_count(&ids[0]).await, 0, "not counted as a start");
+    let unknown = "cccccccc-0000-4000-8000-000000000003";
+    let (s, v) = sim
+        .admin(
+            "POST",
+            "/servers/power",
+            Some(json!({"server_ids": [ids[2], unknown], "status": "ACTIVE"})),
+        )
+        .await;
+    assert_eq!(s, 404, "{v}");
+    assert!(
+        v["error"].as_str().unwrap_or_default().contains(unknown),
+        "{v}"
+    );
+    assert_eq!(
+        sim.server(&ids[2]).await["status"],
+        "SHUTOFF",
+        "nothing changed"
+    );
+    let (s, _) = sim
+        .admin(
+            "POST",
+            "/servers/power",
+            Some(json!({"server_ids": [ids[2]], "status": "FLYING"})),
+        )
+        .await;
+    assert_eq!(s, 400);
+}
+
 #[tokio::test]
 async fn stats_count_routes_servers_jobs_and_concurrency() {
     let sim = TestSim::start(4, fast_knobs()).await;

@@ -476,6 +476,7 @@ blocking! {
     fn count_all(&self, status: &str) -> u64;
     fn set_servers(&self, servers: Value);
     fn set_active(&self, ids: &[String]);
+    fn set_power(&self, ids: &[String], status: &str);
     fn server(&self, id: &str) -> Value;
     fn status_of(&self, id: &str) -> String;
     fn start_count(&self, id: &str) -> u64;

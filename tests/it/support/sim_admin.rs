@@ -121,6 +121,13 @@ impl SimAdmin {
         self.set_servers(json!(servers)).await;
     }
 
+    /// Changes servers' power out of band (`ACTIVE`, `SHUTOFF`, `ERROR`), as a person in the
+    /// console would: no job, the lock kept.
+    pub async fn set_power(&self, ids: &[String], status: &str) {
+        let body = json!({"server_ids": ids, "status": status});
+        self.expect_ok("POST", "/servers/power", Some(body)).await;
+    }
+
     /// `GET /_sim/servers/{id}`: the server and its counters.
     pub async fn server(&self, id: &str) -> Value {
         self.expect_ok("GET", &format!("/servers/{id}"), None).await
