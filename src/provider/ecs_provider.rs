@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{Attribute, AttributeType, Block, Description, Schema};
 use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{map, Diagnostics, DynamicResource, Provider};
+use tf_provider::{map, Diagnostics, DynamicDataSource, DynamicResource, Provider};
 use tokio_util::sync::CancellationToken;
 
 use super::attributes::optional;
@@ -16,6 +16,7 @@ use super::batch_reboot::BatchRebootResource;
 use super::batch_start::BatchStartResource;
 use super::batch_stop::BatchStopResource;
 use super::config;
+use super::servers::ServersDataSource;
 use crate::api::EcsClient;
 use crate::power::Pacers;
 
@@ -173,6 +174,15 @@ impl Provider for EcsProvider {
             "batch_start" => BatchStartResource::new(self.shared.clone()),
             "batch_stop" => BatchStopResource::new(self.shared.clone()),
             "batch_reboot" => BatchRebootResource::new(self.shared.clone())
+        })
+    }
+
+    fn get_data_sources(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
+        Some(map! {
+            "servers" => ServersDataSource::new(self.shared.clone())
         })
     }
 }

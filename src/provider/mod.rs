@@ -10,6 +10,7 @@
 //!   diagnostics, written once over [`batch::BatchState`];
 //! - `batch_start.rs`, `batch_stop/`, `batch_reboot.rs`: `ecs_batch_start`,
 //!   `ecs_batch_stop` and `ecs_batch_reboot`, each its state, schema and words;
+//! - `servers/`: the `ecs_servers` data source (filters, listing, state);
 //!
 //! and what every resource shares:
 //! - `attributes.rs`: schema attribute constructors, and the check that computed attributes
@@ -25,6 +26,7 @@ pub mod batch_stop;
 pub mod config;
 mod ecs_provider;
 pub mod ids;
+pub mod servers;
 pub mod timeouts;
 
 pub use ecs_provider::{provider_schema, Configured, EcsProvider, ProviderConfig, Shared};

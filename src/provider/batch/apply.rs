@@ -122,7 +122,7 @@ fn resolve_force_after<S: BatchState>(
 }
 
 /// Fills in the project id through IAM when the provider block and environment left it out.
-async fn look_up_project(client: &EcsClient, diags: &mut Diagnostics) -> Option<()> {
+pub(crate) async fn look_up_project(client: &EcsClient, diags: &mut Diagnostics) -> Option<()> {
     if client.project_id().is_some() {
         return Some(());
     }

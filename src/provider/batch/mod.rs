@@ -32,6 +32,7 @@ use tf_provider::Diagnostics;
 use super::ids::IdList;
 use super::timeouts::TimeoutsBlock;
 use crate::power::{PowerAction, PowerReport};
+pub(crate) use apply::look_up_project;
 pub use diagnostics::{report_diagnostics, state_from};
 pub use plan::{plan_create, plan_update, same_members};
 pub use resource::BatchResource;

@@ -10,3 +10,4 @@ mod docs;
 mod examples;
 mod faults;
 mod package;
+mod servers;
