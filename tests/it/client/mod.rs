@@ -2,5 +2,6 @@
 //! of the ECS and IAM APIs ([`support::stub`](crate::support::stub)).
 
 mod job_waiter;
+mod listing;
 mod requests;
 mod retries;

@@ -4,5 +4,6 @@
 mod api;
 mod cli;
 mod knobs;
+mod listing;
 mod sdk;
 mod with_client;
