@@ -184,7 +184,10 @@ impl EcsClient {
     }
 
     /// Every page of `query`, each handed to `on_page` as it comes; returns how many pages
-    /// were read. Paging follows the marker until a page is short; a page whose last id is
+    /// were read. Paging follows the marker until a page is short, or until the servers
+    /// seen reach the answer's `count` (the total matching), which saves the empty page
+    /// after a last full one. A `count` equal to its own page's length could be that page's
+    /// count rather than the total, so it never ends the listing. A page whose last id is
     /// the marker it was asked after is an `InvalidResponse` (it would loop forever).
     pub async fn list_all_servers<F>(
         &self,
@@ -196,11 +199,14 @@ impl EcsClient {
     {
         let size = query.page_size() as usize;
         let mut marker: Option<String> = None;
-        let mut pages = 0;
+        let (mut pages, mut seen) = (0, 0u64);
         loop {
             let page = self.list_servers(query, marker.as_deref()).await?;
             pages += 1;
-            let full = page.servers.len() >= size;
+            let len = page.servers.len() as u64;
+            seen += len;
+            let all_seen = page.count.is_some_and(|c| c != len && seen >= c);
+            let full = len >= size as u64 && !all_seen;
             let last = page.servers.last().map(|s| s.id.clone());
             on_page(page.servers);
             match last {

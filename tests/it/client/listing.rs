@@ -49,7 +49,33 @@ async fn every_page_is_read_after_the_last_id_until_a_short_one() {
 }
 
 #[tokio::test]
+async fn the_count_ends_the_listing_on_a_full_last_page() {
+    // `page` answers count 5: the third page ends it although it is full.
+    let stub = Stub::sequence(vec![
+        page(&["a", "b"]),
+        page(&["c", "d"]),
+        page(&["e", "f"]),
+    ])
+    .await;
+    let client = client(&stub.url());
+    let query = ServerQuery {
+        limit: 2,
+        ..ServerQuery::default()
+    };
+    let pages = client
+        .list_all_servers(&query, |_| {})
+        .await
+        .expect("lists");
+    assert_eq!((pages, stub.count()), (3, 3));
+}
+
+#[tokio::test]
 async fn a_full_last_page_costs_one_empty_page_and_an_empty_fleet_one_call() {
+    // A count equal to the page's length is not trusted as the total.
+    let page = |ids: &[&str]| {
+        let servers: Vec<_> = ids.iter().map(|id| json!({"id": id})).collect();
+        Reply::json(200, json!({"count": ids.len(), "servers": servers}))
+    };
     let stub = Stub::sequence(vec![page(&["a", "b"]), page(&[]), page(&[])]).await;
     let client = client(&stub.url());
     let query = ServerQuery {
