@@ -112,9 +112,11 @@ pub struct ServerSpec {
     pub task_state: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
-    /// Its tags, served as `"key=value"` strings.
+    /// Its tags, served as `"key=value"` strings. This field and the four below, when left
+    /// out, keep the values of the server the spec resets (for a new server: no tags, and
+    /// the defaults below).
     #[serde(default)]
-    pub tags: BTreeMap<String, String>,
+    pub tags: Option<BTreeMap<String, String>>,
     /// Default: the first of `fleet_flavors`.
     #[serde(default)]
     pub flavor_id: Option<String>,
@@ -138,7 +140,7 @@ impl Default for ServerSpec {
             locked: false,
             task_state: None,
             name: None,
-            tags: BTreeMap::new(),
+            tags: None,
             flavor_id: None,
             availability_zone: None,
             enterprise_project_id: None,

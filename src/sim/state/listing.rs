@@ -143,10 +143,11 @@ mod tests {
         ServerSpec {
             id: id.into(),
             name: Some(name.into()),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            tags: Some(
+                tags.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
             ..ServerSpec::default()
         }
     }
@@ -240,6 +241,32 @@ mod tests {
         assert_eq!(ids(&mut s, status("REBOOT")), ["c"]);
         assert_eq!(ids(&mut s, status("SHUTOFF")), ["a", "b"]);
         assert!(status_matches("SHUTOFF", "RESIZE") && !status_matches("SHUTOFF", "REBOOT"));
+    }
+
+    #[test]
+    fn reloading_a_server_without_tags_keeps_them() {
+        let mut s = state();
+        let restatus = ServerSpec {
+            id: "a".into(),
+            status: "ACTIVE".into(),
+            ..ServerSpec::default()
+        };
+        s.load_servers(&[restatus], false).expect("loads");
+        let prod = ListFilter {
+            tags: vec!["env=prod".into()],
+            ..ListFilter::default()
+        };
+        assert_eq!(ids(&mut s, prod), ["a", "c"]);
+        let cleared = ServerSpec {
+            tags: Some(Default::default()),
+            ..spec("a", "web-1", &[])
+        };
+        s.load_servers(&[cleared], false).expect("loads");
+        let prod = ListFilter {
+            tags: vec!["env=prod".into()],
+            ..ListFilter::default()
+        };
+        assert_eq!(ids(&mut s, prod), ["c"]);
     }
 
     #[test]

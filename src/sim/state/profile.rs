@@ -71,19 +71,35 @@ impl FleetShape {
         }
     }
 
-    /// The profile of a loaded server at position `i`: its spec's values, the first of each
-    /// knob list otherwise.
-    pub fn profile_of_spec(&self, s: &ServerSpec, i: usize) -> Profile {
-        let or_first = |v: &Option<String>, list: &[Arc<str>]| match v {
+    /// The profile of a loaded server at position `i`: its spec's values; for what the
+    /// spec leaves out, those of `current` (the server it resets, if any), else the first
+    /// of each knob list. Re-posting a server to change its status keeps its tags.
+    pub fn profile_of_spec(&self, s: &ServerSpec, current: Option<&Profile>, i: usize) -> Profile {
+        let pick = |v: &Option<String>, now: Option<&Arc<str>>, list: &[Arc<str>]| match v {
             Some(x) => Arc::from(x.as_str()),
-            None => list[0].clone(),
+            None => now.unwrap_or(&list[0]).clone(),
+        };
+        let tags = match &s.tags {
+            Some(t) => t.iter().map(|(k, v)| tag(k, v)).collect(),
+            None => current.map_or_else(|| Arc::from(Vec::new()), |c| c.tags.clone()),
         };
         Profile {
-            tags: s.tags.iter().map(|(k, v)| tag(k, v)).collect(),
-            flavor: or_first(&s.flavor_id, &self.flavors),
-            availability_zone: or_first(&s.availability_zone, &self.zones),
-            enterprise_project_id: or_first(&s.enterprise_project_id, &self.projects),
-            private_ip: s.private_ip.unwrap_or_else(|| ip_for_index(i)),
+            tags,
+            flavor: pick(&s.flavor_id, current.map(|c| &c.flavor), &self.flavors),
+            availability_zone: pick(
+                &s.availability_zone,
+                current.map(|c| &c.availability_zone),
+                &self.zones,
+            ),
+            enterprise_project_id: pick(
+                &s.enterprise_project_id,
+                current.map(|c| &c.enterprise_project_id),
+                &self.projects,
+            ),
+            private_ip: s
+                .private_ip
+                .or(current.map(|c| c.private_ip))
+                .unwrap_or_else(|| ip_for_index(i)),
         }
     }
 }

@@ -269,7 +269,9 @@ impl State {
         let mut ids = Vec::with_capacity(parsed.len());
         for (s, power, action) in parsed {
             let position = self.index.get(s.id.as_str()).map(|&i| i as usize);
-            let profile = shape.profile_of_spec(s, position.unwrap_or(self.servers.len()));
+            let current = position.map(|i| &self.servers[i].profile);
+            let at = position.unwrap_or(self.servers.len());
+            let profile = shape.profile_of_spec(s, current, at);
             let i = self.insert_server(&s.id, s.name.clone(), power, s.locked, profile);
             if let Some(action) = action {
                 let end_ms = self.draw_end(action, now, false);
