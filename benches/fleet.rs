@@ -142,6 +142,22 @@ fn provider_peak_kb(root: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Waits for `child` (a Terraform command), sampling its providers' peak RSS every `every`;
+/// returns its exit status and the highest peak seen, in kB.
+fn wait_watching_rss(
+    child: &mut std::process::Child,
+    every: Duration,
+) -> (std::process::ExitStatus, u64) {
+    let mut peak = 0;
+    loop {
+        peak = peak.max(provider_peak_kb(child.id()));
+        if let Some(status) = child.try_wait().expect("wait terraform") {
+            return (status, peak);
+        }
+        std::thread::sleep(every);
+    }
+}
+
 /// The longest `secs=` of the provider's "<resource type>: done" log lines.
 fn provider_secs(log: &Path, resource: &str) -> f64 {
     let done = format!("{resource}: done");
@@ -204,14 +220,7 @@ fn run_fleet(s: &Scenario) -> Measured {
 
     let started = Instant::now();
     let mut child = ws.spawn(&["apply", "-input=false", "-no-color", "tfplan"]);
-    let mut peak = 0;
-    let status = loop {
-        peak = peak.max(provider_peak_kb(child.id()));
-        if let Some(status) = child.try_wait().expect("wait apply") {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (status, peak) = wait_watching_rss(&mut child, Duration::from_millis(100));
     let wall = started.elapsed().as_secs_f64();
     let ended = SystemTime::now();
     let out = child.wait_with_output().expect("apply output");
@@ -442,14 +451,7 @@ fn timed_plan(ws: &Workspace, label: &str) -> (f64, u64) {
         .stderr(log)
         .spawn()
         .expect("spawn terraform plan");
-    let mut peak = 0;
-    let status = loop {
-        peak = peak.max(provider_peak_kb(child.id()));
-        if let Some(status) = child.try_wait().expect("wait plan") {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (status, peak) = wait_watching_rss(&mut child, Duration::from_millis(50));
     let secs = started.elapsed().as_secs_f64();
     let out = std::fs::read_to_string(ws.dir.path().join("plan.out")).unwrap_or_default();
     assert!(status.success(), "{label}: plan failed: {out}");
