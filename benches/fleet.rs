@@ -426,6 +426,8 @@ fn round_trips() -> Vec<(String, f64)> {
 struct Listing {
     n: usize,
     latency_ms: u64,
+    /// `details` of the data source: whether `servers` is filled in.
+    details: bool,
     list_calls: u64,
     plan_secs: f64,
     file_plan_secs: f64,
@@ -458,7 +460,7 @@ fn timed_plan(ws: &Workspace, label: &str) -> (f64, u64) {
     (secs, peak)
 }
 
-fn listing(n: usize, latency_ms: u64) -> Listing {
+fn listing(n: usize, latency_ms: u64, details: bool) -> Listing {
     let sim = Sim::start_with(terraform_provider_ecs::sim::SimConfig {
         servers: n,
         knobs: terraform_provider_ecs::sim::Knobs {
@@ -475,7 +477,7 @@ fn listing(n: usize, latency_ms: u64) -> Listing {
             provider_block(&sim, "")
         )
     };
-    let from_data = "data \"ecs_servers\" \"fleet\" {\n  tags = { env = \"bench\" }\n}\n\nlocals {\n  server_ids = data.ecs_servers.fleet.ids\n}\n";
+    let from_data = format!("data \"ecs_servers\" \"fleet\" {{\n  tags    = {{ env = \"bench\" }}\n  details = {details}\n}}\n\nlocals {{\n  server_ids = data.ecs_servers.fleet.ids\n}}\n");
     let from_file =
         "locals {\n  server_ids = compact(split(\"\\n\", file(\"${path.module}/ids.txt\")))\n}\n";
     let file_ws = Workspace::new(TF, &sim, &config(from_file));
@@ -483,12 +485,13 @@ fn listing(n: usize, latency_ms: u64) -> Listing {
     let (file_plan_secs, _) = timed_plan(&file_ws, "ids from a file");
     sim.knobs(json!({"latency_ms": latency_ms}));
     sim.reset_stats();
-    let data_ws = Workspace::new(TF, &sim, &config(from_data));
+    let data_ws = Workspace::new(TF, &sim, &config(&from_data));
     let (plan_secs, peak_rss_kb) = timed_plan(&data_ws, "ids from ecs_servers");
     let list_calls = sim.requests(LIST);
     Listing {
         n,
         latency_ms,
+        details,
         list_calls,
         plan_secs,
         file_plan_secs,
@@ -504,15 +507,16 @@ fn listing_report(report: &mut String, n: usize) {
     );
     let _ = writeln!(
         report,
-        "| ecs-sim latency ms | List calls | Plan s | Same plan, ids from a file s | Budget s | Plan / budget | Provider peak RSS MB |\n|---:|---:|---:|---:|---:|---:|---:|"
+        "| ecs-sim latency ms | `details` | List calls | Plan s | Same plan, ids from a file s | Budget s | Plan / budget | Provider peak RSS MB |\n|---:|---|---:|---:|---:|---:|---:|---:|"
     );
-    for latency_ms in [0, 100] {
-        eprintln!("bench: ecs_servers, {n} servers, latency {latency_ms} ms …");
-        let l = listing(n, latency_ms);
+    for (latency_ms, details) in [(0, true), (100, true), (100, false)] {
+        eprintln!("bench: ecs_servers, {n} servers, latency {latency_ms} ms, details {details} …");
+        let l = listing(n, latency_ms, details);
         let _ = writeln!(
             report,
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
             l.latency_ms,
+            l.details,
             l.list_calls,
             l.plan_secs,
             l.file_plan_secs,

@@ -22,7 +22,7 @@ pub fn server_object_type() -> AttributeType {
 }
 
 pub fn servers_schema() -> Schema {
-    use AttributeType::{List, Map, String};
+    use AttributeType::{Bool, List, Map, String};
     let tag_map = || Map(Box::new(String));
     Schema {
         version: 0,
@@ -47,10 +47,12 @@ pub fn servers_schema() -> Schema {
                     "Servers in this availability zone, such as `cn-north-4a`. Applied on the provider's side (the listing API has no zone filter)."),
                 "private_ip" => optional(String,
                     "Servers with this private IPv4 address, matched exactly. Sent to the API (`ip_eq`)."),
+                "details" => optional(Bool,
+                    "Whether `servers` is filled in. Default `true`. With `false` it is an empty list and only `ids` is returned: Terraform keeps every detail in state and takes seconds to handle those of 100,000 servers, so a large selection that only feeds `server_ids` reads faster without them."),
                 "ids" => computed(id_list_type(),
                     "Ids of the servers selected, sorted: ready for `server_ids`, or for `chunklist(…, 10000)` and `for_each` beyond 10,000 servers. Empty when nothing matches."),
                 "servers" => computed(List(Box::new(server_object_type())),
-                    "The servers selected, in the order of `ids`: each with `id`, `name`, `status`, `flavor_id`, `availability_zone`, `enterprise_project_id`, `tags` (a map) and `private_ips` (its private, `fixed`, IPv4 addresses). Empty when nothing matches.")
+                    "The servers selected, in the order of `ids` (empty with `details = false`): each with `id`, `name`, `status`, `flavor_id`, `availability_zone`, `enterprise_project_id`, `tags` (a map) and `private_ips` (its private, `fixed`, IPv4 addresses). Empty when nothing matches.")
             },
             description: Description::markdown(
                 "Selects servers by name, tag, status, flavor, availability zone, enterprise project or private IP, every filter given having to match, and returns their ids (sorted) and details. Reads during `terraform plan`: the provider's credentials are needed at plan time.",

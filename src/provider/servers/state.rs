@@ -23,6 +23,7 @@ pub struct ServersState {
     pub flavor_id: Value<String>,
     pub availability_zone: Value<String>,
     pub private_ip: Value<String>,
+    pub details: Value<bool>,
     pub ids: IdList,
     pub servers: Value<Vec<ServerRow>>,
 }
