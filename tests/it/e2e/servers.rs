@@ -111,14 +111,29 @@ fn by_name_regex(version: &str) {
         {"id": id(3), "name": "db-web-3"},
         {"id": id(4), "name": "web-4"},
     ]));
+    // The same selection without details: ids only.
+    let ids_only = r#"
+data "ecs_servers" "ids_only" {
+  name_regex = "^web-[0-9]+$"
+  details    = false
+}
+
+output "ids_only" {
+  value = data.ecs_servers.ids_only
+}
+"#;
     let ws = Workspace::new(
         version,
         &sim,
-        &config(&sim, "  name_regex = \"^web-[0-9]+$\"", ""),
+        &config(&sim, "  name_regex = \"^web-[0-9]+$\"", ids_only),
     );
     let (ids, names) = apply_outputs(&ws);
     assert_eq!(ids, vec![id(1), id(4)]);
     assert_eq!(names, ["web-10", "web-4"]);
+    let out = ws.run(&["output", "-json", "ids_only"]);
+    let v: Value = serde_json::from_str(&out.stdout).expect("output -json");
+    assert_eq!(strings(&v["ids"]), vec![id(1), id(4)], "{v}");
+    assert_eq!(v["servers"], json!([]), "{v}");
 }
 
 fn exact_status_leaves_out_rebooting_servers(version: &str) {
