@@ -164,6 +164,22 @@ fn provider_peak_kb(root: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Waits for `child` (a Terraform command), sampling its providers' peak RSS every `every`;
+/// returns its exit status and the highest peak seen, in kB.
+fn wait_watching_rss(
+    child: &mut std::process::Child,
+    every: Duration,
+) -> (std::process::ExitStatus, u64) {
+    let mut peak = 0;
+    loop {
+        peak = peak.max(provider_peak_kb(child.id()));
+        if let Some(status) = child.try_wait().expect("wait terraform") {
+            return (status, peak);
+        }
+        std::thread::sleep(every);
+    }
+}
+
 /// The longest `secs=` of the provider's "<resource type>: done" log lines.
 fn provider_secs(log: &Path, resource: &str) -> f64 {
     let done = format!("{resource}: done");
@@ -228,14 +244,7 @@ fn run_fleet(s: &Scenario, latency_ms: u64) -> Measured {
 
     let started = Instant::now();
     let mut child = ws.spawn(&["apply", "-input=false", "-no-color", "tfplan"]);
-    let mut peak = 0;
-    let status = loop {
-        peak = peak.max(provider_peak_kb(child.id()));
-        if let Some(status) = child.try_wait().expect("wait apply") {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (status, peak) = wait_watching_rss(&mut child, Duration::from_millis(100));
     let wall = started.elapsed().as_secs_f64();
     let ended = SystemTime::now();
     let out = child.wait_with_output().expect("apply output");
@@ -483,6 +492,114 @@ fn run_plan_read(p: &PlanRead) -> (u64, f64, f64) {
     (reads, refreshed, stale)
 }
 
+/// `terraform plan` of a configuration selecting a fleet with `data.ecs_servers` and
+/// feeding ten `ecs_batch_start` (10,000 servers each through `chunklist`), against the same
+/// plan with the ids read from a file, with ecs-sim answering each call after `latency_ms`.
+struct Listing {
+    n: usize,
+    latency_ms: u64,
+    /// `details` of the data source: whether `servers` is filled in.
+    details: bool,
+    list_calls: u64,
+    plan_secs: f64,
+    file_plan_secs: f64,
+    peak_rss_kb: u64,
+}
+
+impl Listing {
+    /// The time budget: the list calls at ecs-sim's latency plus the file plan, × 1.5.
+    fn budget(&self) -> f64 {
+        1.5 * ((self.n.div_ceil(1000) as u64 * self.latency_ms) as f64 / 1000.0
+            + self.file_plan_secs)
+    }
+}
+
+/// A plan's wall time and the provider's peak RSS (kB) during it.
+fn timed_plan(ws: &Workspace, label: &str) -> (f64, u64) {
+    // The plan's output (every id) goes to a file: a pipe nobody reads would block it.
+    let log = std::fs::File::create(ws.dir.path().join("plan.out")).expect("plan.out");
+    let started = Instant::now();
+    let mut child = ws
+        .command(&["plan", "-input=false", "-no-color", "-out=tfplan"])
+        .stdout(log.try_clone().expect("plan.out"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn terraform plan");
+    let (status, peak) = wait_watching_rss(&mut child, Duration::from_millis(50));
+    let secs = started.elapsed().as_secs_f64();
+    let out = std::fs::read_to_string(ws.dir.path().join("plan.out")).unwrap_or_default();
+    assert!(status.success(), "{label}: plan failed: {out}");
+    (secs, peak)
+}
+
+fn listing(n: usize, latency_ms: u64, details: bool) -> Listing {
+    let sim = Sim::start_with(terraform_provider_ecs::sim::SimConfig {
+        servers: n,
+        knobs: terraform_provider_ecs::sim::Knobs {
+            fleet_name_pattern: "bench-{i}".into(),
+            fleet_tags: vec!["env=bench+team=a".into(), "env=bench+team=b".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let chunks = "for_each   = { for i, chunk in chunklist(local.server_ids, 10000) : tostring(i) => chunk }";
+    let config = |ids: &str| {
+        format!(
+            "{}\n{ids}\nresource \"ecs_batch_start\" \"fleet\" {{\n  {chunks}\n  server_ids = each.value\n}}\n",
+            provider_block(&sim, "")
+        )
+    };
+    let from_data = format!("data \"ecs_servers\" \"fleet\" {{\n  tags    = {{ env = \"bench\" }}\n  details = {details}\n}}\n\nlocals {{\n  server_ids = data.ecs_servers.fleet.ids\n}}\n");
+    let from_file =
+        "locals {\n  server_ids = compact(split(\"\\n\", file(\"${path.module}/ids.txt\")))\n}\n";
+    let file_ws = Workspace::new(TF, &sim, &config(from_file));
+    file_ws.write("ids.txt", &(sim.ids.join("\n") + "\n"));
+    let (file_plan_secs, _) = timed_plan(&file_ws, "ids from a file");
+    sim.knobs(json!({"latency_ms": latency_ms}));
+    sim.reset_stats();
+    let data_ws = Workspace::new(TF, &sim, &config(&from_data));
+    let (plan_secs, peak_rss_kb) = timed_plan(&data_ws, "ids from ecs_servers");
+    let list_calls = sim.requests(LIST);
+    Listing {
+        n,
+        latency_ms,
+        details,
+        list_calls,
+        plan_secs,
+        file_plan_secs,
+        peak_rss_kb,
+    }
+}
+
+/// The `ecs_servers` rows of the report.
+fn listing_report(report: &mut String, n: usize) {
+    let _ = writeln!(
+        report,
+        "\n`data.ecs_servers` selecting {n} servers by tag and feeding ten `ecs_batch_start` (`chunklist`), `terraform plan`:\n"
+    );
+    let _ = writeln!(
+        report,
+        "| ecs-sim latency ms | `details` | List calls | Plan s | Same plan, ids from a file s | Budget s | Plan / budget | Provider peak RSS MB |\n|---:|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for (latency_ms, details) in [(0, true), (100, true), (100, false)] {
+        eprintln!("bench: ecs_servers, {n} servers, latency {latency_ms} ms, details {details} …");
+        let l = listing(n, latency_ms, details);
+        let _ = writeln!(
+            report,
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
+            l.latency_ms,
+            l.details,
+            l.list_calls,
+            l.plan_secs,
+            l.file_plan_secs,
+            l.budget(),
+            l.plan_secs / l.budget(),
+            l.peak_rss_kb as f64 / 1024.0,
+        );
+        eprintln!("{}", report.lines().last().unwrap_or_default());
+    }
+}
+
 fn machine() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -707,6 +824,11 @@ fn main() {
     }
 
     plan_read_rows(&plan_reads, only.as_deref(), &mut report);
+
+    // `BENCH_ONLY=ecs_servers` runs only these rows.
+    if only.as_deref().is_none_or(|o| "ecs_servers".contains(o)) {
+        listing_report(&mut report, scale(100_000));
+    }
 
     if only.is_some() {
         println!("{report}");

@@ -1,5 +1,5 @@
-# A fleet chosen by a variable, started again on every release, spread over resources of at
-# most 10,000 servers each. All of them share the provider's start-rate pacing.
+# A fleet chosen by tag, started again on every release, spread over resources of at most
+# 10,000 servers each. All of them share the provider's start-rate pacing.
 terraform {
   required_providers {
     ecs = {
@@ -9,9 +9,10 @@ terraform {
   }
 }
 
-variable "server_ids_file" {
-  description = "File with one server id per line (large fleets belong in a file, not in a literal list)."
+variable "fleet" {
+  description = "The fleet: every server tagged fleet = <this>."
   type        = string
+  default     = "web"
 }
 
 variable "release" {
@@ -23,8 +24,15 @@ provider "ecs" {
   region = "cn-north-4"
 }
 
+# Read at plan time: the servers tagged now, sorted by id.
+data "ecs_servers" "fleet" {
+  tags = {
+    fleet = var.fleet
+  }
+}
+
 locals {
-  server_ids = compact(split("\n", file(var.server_ids_file)))
+  server_ids = data.ecs_servers.fleet.ids
 }
 
 resource "ecs_batch_start" "fleet" {

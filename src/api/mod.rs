@@ -4,6 +4,7 @@
 //! One file, one concern:
 //! - `client`: [`EcsClient`] and [`ClientConfig`]: building a client, the retry loop.
 //! - `operations`: the API calls (`batch_start`, `show_job`, `list_servers_by_ids`, …).
+//! - `listing`: listing servers by filter, page by page ([`ServerQuery`], [`ListedServer`]).
 //! - `transport`: one attempt: signing, sending, classifying the answer or the failure.
 //! - `retry`: which failures are retried, re-sent or resolved by reading ([`disposition`]),
 //!   and the backoff ([`RetryPolicy`]).
@@ -37,6 +38,7 @@ pub mod endpoint;
 pub mod error;
 pub mod job_waiter;
 pub mod limits;
+pub mod listing;
 pub mod models;
 mod operations;
 pub mod options;
@@ -57,6 +59,7 @@ pub use endpoint::Endpoints;
 pub use error::ApiError;
 pub use job_waiter::{JobReport, JobWaiter, PollPolicy, ServerOutcome, WaitEnd};
 pub use limits::{Limits, Stop};
+pub use listing::{ListedServer, ServerPage, ServerQuery};
 pub use options::ClientOptions;
 pub use read_window::{ReadWindow, MAX_READS_IN_FLIGHT};
 pub use retry::{disposition, Disposition, RetryPolicy};

@@ -6,6 +6,7 @@
 //! API does (an unknown id in `cloudservers/detail` is an entry whose fields are all null
 //! but `id` and `fault`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -278,6 +279,41 @@ pub struct ServerDetail {
     pub created: Option<String>,
     #[serde(default)]
     pub updated: Option<String>,
+    /// `"key=value"` strings.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(rename = "OS-EXT-AZ:availability_zone", default)]
+    pub availability_zone: Option<String>,
+    #[serde(default)]
+    pub flavor: Option<ServerFlavor>,
+    #[serde(default)]
+    pub enterprise_project_id: Option<String>,
+    /// Per network name, its addresses.
+    #[serde(default)]
+    pub addresses: Option<BTreeMap<String, Vec<ServerAddress>>>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// `flavor` of a `ServerDetail`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerFlavor {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// One entry of `addresses`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerAddress {
+    #[serde(default)]
+    pub addr: Option<String>,
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// `fixed` (private) or `floating`.
+    #[serde(rename = "OS-EXT-IPS:type", default)]
+    pub ip_type: Option<String>,
 }
 
 impl ServerDetail {

@@ -146,7 +146,7 @@ impl EcsClient {
     }
 
     /// `/v1/{project_id}`, encoded; `InvalidArgument` when no project id is known.
-    fn project_path(&self) -> Result<String, ApiError> {
+    pub(super) fn project_path(&self) -> Result<String, ApiError> {
         match self.project_id() {
             Some(p) => Ok(format!("/v1/{}", encode_component(&p))),
             None => Err(ApiError::InvalidArgument(

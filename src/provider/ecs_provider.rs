@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{Attribute, AttributeType, Block, Description, Schema};
 use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{map, Diagnostics, DynamicResource, Provider};
+use tf_provider::{map, Diagnostics, DynamicDataSource, DynamicResource, Provider};
 use tokio_util::sync::CancellationToken;
 
 use super::attributes::optional;
@@ -16,6 +16,7 @@ use super::batch_reboot::BatchRebootResource;
 use super::batch_start::BatchStartResource;
 use super::batch_stop::BatchStopResource;
 use super::config;
+use super::servers::ServersDataSource;
 use crate::api::EcsClient;
 use crate::power::Pacers;
 
@@ -98,7 +99,7 @@ pub fn provider_schema() -> Schema {
                 "region" => optional(String,
                     "Region of the servers, such as `cn-north-4`. Falls back to `HW_REGION_NAME`, then to the profile's region. Required in one of them."),
                 "project_id" => optional(String,
-                    "Project id. Falls back to `HW_PROJECT_ID`; when both are absent it is looked up through IAM (`GET /v3/projects?name={region}`) at the first apply."),
+                    "Project id. Falls back to `HW_PROJECT_ID`; when both are absent it is looked up through IAM (`GET /v3/projects?name={region}`) at the first call that needs it."),
                 "access_key" => optional(String,
                     "Access key (AK). Falls back to `HW_ACCESS_KEY`. Set with `secret_key`; without keys (and without a profile that has some) the provider reads the ECS instance metadata."),
                 "secret_key" => Attribute {
@@ -194,6 +195,15 @@ impl Provider for EcsProvider {
             "batch_stop" => BatchStopResource::new(self.shared.clone()),
             "batch_reboot" => BatchRebootResource::new(self.shared.clone()),
             "power_state" => super::power_state::PowerStateResource::new(self.shared.clone())
+        })
+    }
+
+    fn get_data_sources(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
+        Some(map! {
+            "servers" => ServersDataSource::new(self.shared.clone())
         })
     }
 }

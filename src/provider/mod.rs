@@ -12,6 +12,7 @@
 //!   `ecs_batch_stop` and `ecs_batch_reboot`, each its state, schema and words;
 //! - `power_state/`: `ecs_power_state`, a fleet's declared power state, refreshed and
 //!   converged (not a batch action: its own lifecycle over the same engine);
+//! - `servers/`: the `ecs_servers` data source (filters, listing, state);
 //!
 //! and what every resource shares:
 //! - `attributes.rs`: schema attribute constructors, and the check that computed attributes
@@ -31,6 +32,7 @@ mod ecs_provider;
 pub mod force_after;
 pub mod ids;
 pub mod power_state;
+pub mod servers;
 pub mod timeouts;
 
 pub use ecs_provider::{provider_schema, Configured, EcsProvider, ProviderConfig, Shared};

@@ -1,6 +1,7 @@
 //! ecs-sim's configuration: the fixed identity (keys, project, region), the route names, the
 //! servers to load, and the [`Knobs`] it starts with.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 
@@ -115,6 +116,41 @@ pub struct ServerSpec {
     pub task_state: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
+    /// Its tags, served as `"key=value"` strings. This field and the four below, when left
+    /// out, keep the values of the server the spec resets (for a new server: no tags, and
+    /// the defaults below).
+    #[serde(default)]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Default: the first of `fleet_flavors`.
+    #[serde(default)]
+    pub flavor_id: Option<String>,
+    /// Default: the first of `fleet_availability_zones`.
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+    /// Default: the first of `fleet_enterprise_projects`.
+    #[serde(default)]
+    pub enterprise_project_id: Option<String>,
+    /// Its private IPv4 address; default: one derived from its position, in `10.0.0.0/8`.
+    #[serde(default)]
+    pub private_ip: Option<std::net::Ipv4Addr>,
+}
+
+impl Default for ServerSpec {
+    /// A stopped, unlocked server with an empty id and the defaults above.
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            status: default_status(),
+            locked: false,
+            task_state: None,
+            name: None,
+            tags: None,
+            flavor_id: None,
+            availability_zone: None,
+            enterprise_project_id: None,
+            private_ip: None,
+        }
+    }
 }
 
 fn default_status() -> String {

@@ -17,7 +17,7 @@ use super::failure::Failure;
 use super::identities::Caller;
 use super::layers::RequestContext;
 use super::routes::{self, Route};
-use super::state::{parse_action_body, JobView};
+use super::state::{parse_action_body, JobView, ListFilter, Paging};
 use super::Sim;
 use crate::api::codes::{INVALID_PARAMETER, REQUEST_ERROR, SERVER_NOT_FOUND};
 use crate::api::models::{
@@ -102,7 +102,8 @@ fn invalid(message: String) -> Failure {
 }
 
 /// `server_id=a,b` (at most [`MAX_IDS_PER_LIST`], one entry each, in order), or a page of
-/// `limit` servers (`offset` is the page number) filtered by `status` and `name`.
+/// `limit` servers matching the filters ([`list_filter`]), after `marker` or on page
+/// `offset`.
 fn list(sim: &Sim, query: Option<&str>) -> Result<Response, Failure> {
     let q = query.map(parse_query).unwrap_or_default();
     let ids = listed_ids(&q);
@@ -117,12 +118,39 @@ fn list(sim: &Sim, query: Option<&str>) -> Result<Response, Failure> {
         let count = Some(servers.len() as u64);
         return Ok(answer::json(200, &ListServersResponse { count, servers }));
     }
-    let (limit, page) = (limit(&q)?, page(&q)?);
-    let status = param(&q, "status").filter(|s| !s.is_empty());
-    let name = param(&q, "name").filter(|s| !s.is_empty());
-    let (count, servers) = sim.lock().list_page(limit, page, status, name);
+    let limit = limit(&q)?;
+    let paging = match param(&q, "marker").filter(|m| !m.is_empty()) {
+        Some(marker) => Paging::After(marker.to_string()),
+        None => Paging::Page(page(&q)?),
+    };
+    let (count, servers) = sim
+        .lock()
+        .list_servers(&list_filter(&q), limit, &paging)
+        .map_err(invalid)?;
     let count = Some(count);
     Ok(answer::json(200, &ListServersResponse { count, servers }))
+}
+
+/// The filters of a listing; empty values are ignored, as absent ones.
+fn list_filter(q: &[(String, String)]) -> ListFilter {
+    let one = |name: &str| param(q, name).filter(|v| !v.is_empty()).map(str::to_string);
+    let all = |name: &str| -> Vec<String> {
+        q.iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    ListFilter {
+        name: one("name"),
+        status: one("status"),
+        tags: all("tags"),
+        not_tags: all("not-tags"),
+        enterprise_project_id: one("enterprise_project_id"),
+        flavor: one("flavor"),
+        ip: one("ip"),
+        ip_eq: one("ip_eq"),
+        reservation_id: one("reservation_id"),
+    }
 }
 
 /// Every `server_id=` value, split on commas, blanks dropped.

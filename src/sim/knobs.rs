@@ -194,6 +194,25 @@ pub struct Knobs {
     /// The instance metadata's session token (`PUT /meta-data/latest/api/token`).
     #[arg(long, value_enum, default_value_t)]
     pub metadata_token: MetadataToken,
+    /// The name of generated server `i` (`--servers`): `{i}` is replaced by `i`.
+    #[arg(long, value_name = "PATTERN", default_value = "ecs-sim-{i}")]
+    pub fleet_name_pattern: String,
+    /// The tags of generated servers: comma-separated tag sets, server `i` getting set
+    /// `i mod n`; a set is `key=value` pairs joined by `+`, `-` for no tags (e.g.
+    /// `env=prod+team=web,env=staging,-`).
+    #[arg(long, value_name = "SETS", value_parser = parse_list, default_value = "", hide_default_value = true)]
+    pub fleet_tags: ::std::vec::Vec<String>,
+    /// Comma-separated flavor ids; generated server `i` gets number `i mod n`, a server
+    /// loaded without one the first.
+    #[arg(long, value_name = "IDS", value_parser = parse_list, default_value = "s6.small.1")]
+    pub fleet_flavors: ::std::vec::Vec<String>,
+    /// Comma-separated availability zones, dealt out as `fleet_flavors`.
+    #[arg(long, value_name = "ZONES", value_parser = parse_list, default_value = "cn-north-4a")]
+    pub fleet_availability_zones: ::std::vec::Vec<String>,
+    /// Comma-separated enterprise project ids (`0` is the default project), dealt out as
+    /// `fleet_flavors`.
+    #[arg(long, value_name = "IDS", value_parser = parse_list, default_value = "0")]
+    pub fleet_enterprise_projects: ::std::vec::Vec<String>,
 }
 
 impl Default for Knobs {
@@ -235,6 +254,9 @@ impl Knobs {
                 return Err(format!("{name} must be between 0.0 and 1.0"));
             }
         }
+        for set in &self.fleet_tags {
+            parse_tag_set(set).map_err(|e| format!("fleet_tags: {e}"))?;
+        }
         for r in &self.fault_routes {
             if !ALL_ROUTES.contains(&r.as_str()) {
                 return Err(format!(
@@ -270,6 +292,19 @@ impl Knobs {
     pub fn faults_apply_to(&self, route: &str) -> bool {
         self.fault_routes.is_empty() || self.fault_routes.iter().any(|r| r == route)
     }
+}
+
+/// One tag set of `fleet_tags`: `key=value` pairs joined by `+`, or `-` for none.
+pub fn parse_tag_set(set: &str) -> Result<Vec<(String, String)>, String> {
+    if set == "-" {
+        return Ok(Vec::new());
+    }
+    set.split('+')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().into(), v.trim().into())),
+            _ => Err(format!("{pair:?} in {set:?} is not key=value")),
+        })
+        .collect()
 }
 
 /// A `[min, max]` range in ms: `MIN,MAX`, `MIN-MAX` or a single `N`.

@@ -1,4 +1,5 @@
-//! The registry docs cannot drift from the schema: the `## Schema` section of each page is
+//! The registry docs cannot drift from the schema: the `## Schema` section of each page (the
+//! provider, each resource and each data source) is
 //! rendered from the schema the provider serves, in tfplugindocs' format, and compared.
 //! `UPDATE_DOCS=1 cargo test --test it docs_schema` rewrites the sections.
 
@@ -7,6 +8,7 @@ use terraform_provider_ecs::provider::batch_start::batch_start_schema;
 use terraform_provider_ecs::provider::batch_stop::batch_stop_schema;
 use terraform_provider_ecs::provider::power_state::power_state_schema;
 use terraform_provider_ecs::provider::provider_schema;
+use terraform_provider_ecs::provider::servers::servers_schema;
 use tf_provider::schema::{AttributeConstraint, AttributeType, Block, NestedBlock, Schema};
 
 fn type_name(t: &AttributeType) -> String {
@@ -18,6 +20,7 @@ fn type_name(t: &AttributeType) -> String {
         AttributeType::Set(e) => format!("Set of {}", type_name(e)),
         AttributeType::Map(e) => format!("Map of {}", type_name(e)),
         AttributeType::Any => "Dynamic".into(),
+        AttributeType::Object(_) => "Object".into(),
         other => format!("{other:?}"),
     }
 }
@@ -31,6 +34,7 @@ fn render_block(block: &Block, nested_prefix: &str) -> String {
     ];
     let mut names: Vec<&String> = block.attributes.keys().collect();
     names.sort();
+    let mut object_sections = Vec::new();
     for name in names {
         let a = &block.attributes[name];
         let idx = match a.constraint {
@@ -39,12 +43,17 @@ fn render_block(block: &Block, nested_prefix: &str) -> String {
             AttributeConstraint::Computed => 2,
         };
         let sensitive = if a.sensitive { ", Sensitive" } else { "" };
+        let mut description = a.description.content.clone();
+        if let Some(fields) = object_fields(&a.attr_type) {
+            let anchor = format!("{nested_prefix}nestedatt--{name}");
+            description.push_str(&format!(" (see [below for nested schema](#{anchor}))"));
+            object_sections.push(object_section(&anchor, name, fields));
+        }
         sections[idx].1.push((
             name.clone(),
             format!(
-                "- `{name}` ({}{sensitive}) {}",
-                type_name(&a.attr_type),
-                a.description.content
+                "- `{name}` ({}{sensitive}) {description}",
+                type_name(&a.attr_type)
             ),
         ));
     }
@@ -85,8 +94,39 @@ fn render_block(block: &Block, nested_prefix: &str) -> String {
         let lines: Vec<String> = lines.into_iter().map(|(_, line)| line).collect();
         out.push_str(&format!("### {title}\n\n{}\n\n", lines.join("\n")));
     }
+    for o in object_sections {
+        out.push_str(&o);
+    }
     out.push_str(&nested);
     out
+}
+
+/// The fields of an object attribute, or of the objects of a list or set attribute.
+fn object_fields(t: &AttributeType) -> Option<&std::collections::HashMap<String, AttributeType>> {
+    match t {
+        AttributeType::Object(fields) => Some(fields),
+        AttributeType::List(e) | AttributeType::Set(e) => object_fields(e),
+        _ => None,
+    }
+}
+
+/// tfplugindocs' section for an object attribute: its fields, read-only, without
+/// descriptions (object types have none).
+fn object_section(
+    anchor: &str,
+    name: &str,
+    fields: &std::collections::HashMap<String, AttributeType>,
+) -> String {
+    let mut names: Vec<&String> = fields.keys().collect();
+    names.sort();
+    let bullets: Vec<String> = names
+        .into_iter()
+        .map(|f| format!("- `{f}` ({})", type_name(&fields[f])))
+        .collect();
+    format!(
+        "\n<a id=\"{anchor}\"></a>\n### Nested Schema for `{name}`\n\nRead-Only:\n\n{}\n",
+        bullets.join("\n")
+    )
 }
 
 fn render(schema: &Schema) -> String {
@@ -143,4 +183,9 @@ fn batch_reboot_doc_matches_schema() {
 #[test]
 fn power_state_doc_matches_schema() {
     check("docs/resources/power_state.md", &power_state_schema());
+}
+
+#[test]
+fn servers_doc_matches_schema() {
+    check("docs/data-sources/servers.md", &servers_schema());
 }

@@ -27,9 +27,7 @@ fn spec(i: usize, status: &str) -> ServerSpec {
     ServerSpec {
         id: id(i),
         status: status.into(),
-        locked: false,
-        task_state: None,
-        name: None,
+        ..ServerSpec::default()
     }
 }
 

@@ -6,7 +6,9 @@ Run by tests/it/sim/sdk.rs with the venv of `scripts/ensure-tools.sh sdk`:
 
 with ECS_SIM_AK and ECS_SIM_SK in the environment (kept out of argv). The servers must all be
 SHUTOFF and ecs-sim's transitions a few hundred ms, so that each state while an operation
-runs can be seen. Lists the servers by id, starts them, reboots them SOFT and HARD, checks
+runs can be seen, and the fleet generated with `--fleet-name-pattern web-{i}`,
+`--fleet-tags env=prod+team=a,env=staging` and `--fleet-flavors s6.small.1,c7.large.2`.
+Lists the servers with every filter and by marker, lists them by id, starts them, reboots them SOFT and HARD, checks
 that a reboot without `type` is refused, stops them SOFT and HARD, and shows every job until
 it ends, asserting the states along the way. Exits 0 when every check holds.
 """
@@ -119,9 +121,44 @@ def reboot_without_type_is_refused(ecs, ids):
     expect_states(ecs, ids, "ACTIVE")
 
 
+def listed(ecs, **filters):
+    """The ids of one page of servers listed with `filters`, and the answer's count."""
+    answer = ecs.list_servers_details(ListServersDetailsRequest(**filters))
+    return [s.id for s in answer.servers], answer.count
+
+
+def list_with_filters(ecs, ids):
+    """The filters of ListServersDetails over the shaped fleet: server i is `web-i`, tagged
+    env=prod and team=a (even i) or env=staging (odd i), of flavor s6.small.1 (even i) or
+    c7.large.2 (odd i), with the private IP 10.0.0.(i+1)."""
+    even, odd = ids[0::2], ids[1::2]
+    assert listed(ecs, tags="env=prod") == (even, len(even))
+    assert listed(ecs, not_tags="env=prod") == (odd, len(odd))
+    assert listed(ecs, name="web-.", limit=1000)[1] == len(ids)
+    assert listed(ecs, flavor="c7.large.2", status="SHUTOFF") == (odd, len(odd))
+    assert listed(ecs, ip_eq="10.0.0.1") == (ids[:1], 1)
+    assert listed(ecs, enterprise_project_id="all_granted_eps")[1] == len(ids)
+    first, count = listed(ecs, limit=2)
+    rest, _ = listed(ecs, limit=2, marker=first[-1])
+    assert first + rest == ids[:4] and count == len(ids), (first, rest, count)
+    answer = ecs.list_servers_details(ListServersDetailsRequest(server_id=ids[0]))
+    server = answer.servers[0]
+    assert server.name == "web-0" and server.tags == ["env=prod", "team=a"], server
+    assert server.flavor.id == "s6.small.1", server.flavor
+    assert server.os_ext_a_zavailability_zone == "cn-north-4a", server
+    assert server.enterprise_project_id == "0", server.enterprise_project_id
+    try:
+        listed(ecs, limit=1001)
+    except ClientRequestException as e:
+        assert (e.status_code, e.error_code) == (400, "Ecs.0005"), e
+    else:
+        raise AssertionError("a limit of 1001 was accepted")
+
+
 def main(url, project_id, ids):
     assert len(ids) >= 4, "needs four servers"
     ecs = client(url, project_id)
+    list_with_filters(ecs, ids)
     expect_states(ecs, ids, "SHUTOFF")
 
     job = start(ecs, ids)

@@ -81,6 +81,11 @@ fn defaults_are_the_documented_ones() {
             "clock_offset_secs": 0,
             "credential_lifetime_secs": 0,
             "metadata_token": "optional",
+            "fleet_name_pattern": "ecs-sim-{i}",
+            "fleet_tags": [],
+            "fleet_flavors": ["s6.small.1"],
+            "fleet_availability_zones": ["cn-north-4a"],
+            "fleet_enterprise_projects": ["0"],
         })
     );
     // A partial JSON object fills the rest from the same defaults.
@@ -295,5 +300,19 @@ fn readme_knob_table_is_rendered_from_the_knobs() {
         expected,
         "README.md's knob table differs from the knobs' definitions; run \
          UPDATE_DOCS=1 cargo test --lib knob_table"
+    );
+}
+
+#[test]
+fn fleet_tag_sets_are_checked() {
+    let k = Knobs::default();
+    assert!(k
+        .merged(&serde_json::json!({"fleet_tags": ["env=prod+team=a", "-"]}))
+        .is_ok());
+    let refused = k.merged(&serde_json::json!({"fleet_tags": ["env"]}));
+    assert!(refused.is_err_and(|e| e.contains("fleet_tags")));
+    assert_eq!(
+        parse(&["--fleet-flavors", "a,b"]).fleet_flavors,
+        vec!["a".to_string(), "b".to_string()]
     );
 }

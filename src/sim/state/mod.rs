@@ -1,4 +1,5 @@
-//! The simulated cloud, behind one lock: servers (`servers.rs`), power action POSTs
+//! The simulated cloud, behind one lock: servers (`servers.rs`) with their tags and placement
+//! (`profile.rs`), listing them by filter (`listing.rs`), power action POSTs
 //! (`actions.rs`) and what differs between the actions (`power_action.rs`), jobs (`jobs.rs`), the start-rate window (`rate_window.rs`) and the
 //! clock (here).
 //!
@@ -8,7 +9,9 @@
 
 mod actions;
 mod jobs;
+mod listing;
 mod power_action;
+mod profile;
 mod rate_window;
 mod servers;
 
@@ -24,6 +27,7 @@ use time::OffsetDateTime;
 
 pub use actions::parse_action_body;
 pub use jobs::JobView;
+pub use listing::{fuzzy_contains, status_matches, ListFilter, Paging};
 pub use power_action::PowerAction;
 pub use servers::{Power, ServerRecord};
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::jobs::Outcome;
 use super::power_action::PowerAction;
+use super::profile::{FleetShape, Profile};
 use super::State;
 use crate::api::models::{PowerType, ServerDetail, ServerFault};
 use crate::sim::config::{server_id_for_index, ServerSpec};
@@ -50,6 +51,7 @@ pub(super) struct Server {
     pub name: Box<str>,
     pub power: Power,
     pub locked: bool,
+    pub profile: Profile,
     pub transition: Option<Transition>,
     pub updated_ms: u64,
     pub start_count: u32,
@@ -188,18 +190,27 @@ fn unknown_server(id: &str) -> ServerDetail {
         }),
         created: None,
         updated: None,
+        tags: None,
+        availability_zone: None,
+        flavor: None,
+        enterprise_project_id: None,
+        addresses: None,
+        metadata: None,
     }
 }
 
 impl State {
-    /// Creates `n` stopped servers with the deterministic ids `server_id_for_index(0..n)`.
+    /// Creates `n` stopped servers with the deterministic ids `server_id_for_index(0..n)`,
+    /// named, tagged and placed as the `fleet_*` knobs say.
     pub fn create_generated(&mut self, n: usize) -> Vec<String> {
         self.servers.reserve(n);
         self.index.reserve(n);
+        let shape = FleetShape::from_knobs(&self.knobs);
         let mut ids = Vec::with_capacity(n);
         for i in 0..n {
             let id = server_id_for_index(i);
-            self.insert_server(&id, Some(format!("ecs-sim-{i}")), Power::Shutoff, false);
+            let (name, profile) = (Some(shape.name(i)), shape.profile(i));
+            self.insert_server(&id, name, Power::Shutoff, false, profile);
             ids.push(id);
         }
         ids
@@ -212,11 +223,13 @@ impl State {
         name: Option<String>,
         power: Power,
         locked: bool,
+        profile: Profile,
     ) -> usize {
         if let Some(&i) = self.index.get(id) {
             let s = &mut self.servers[i as usize];
             s.power = power;
             s.locked = locked;
+            s.profile = profile;
             s.transition = None;
             if let Some(n) = name {
                 s.name = n.into();
@@ -230,6 +243,7 @@ impl State {
             name: name.unwrap_or_else(|| format!("ecs-sim-{i}")).into(),
             power,
             locked,
+            profile,
             transition: None,
             updated_ms: 0,
             start_count: 0,
@@ -257,9 +271,14 @@ impl State {
             self.index.clear();
         }
         let now = self.now_ms();
+        let shape = FleetShape::from_knobs(&self.knobs);
         let mut ids = Vec::with_capacity(parsed.len());
         for (s, power, action) in parsed {
-            let i = self.insert_server(&s.id, s.name.clone(), power, s.locked);
+            let position = self.index.get(s.id.as_str()).map(|&i| i as usize);
+            let current = position.map(|i| &self.servers[i].profile);
+            let at = position.unwrap_or(self.servers.len());
+            let profile = shape.profile_of_spec(s, current, at);
+            let i = self.insert_server(&s.id, s.name.clone(), power, s.locked, profile);
             if let Some(action) = action {
                 let end_ms = self.draw_end(action, now, false);
                 self.servers[i].transition = Some(Transition {
@@ -322,7 +341,7 @@ impl State {
         self.servers.iter().map(|s| s.id.to_string()).collect()
     }
 
-    fn detail_of(&mut self, i: usize, now: u64) -> ServerDetail {
+    pub(super) fn detail_of(&mut self, i: usize, now: u64) -> ServerDetail {
         self.servers[i].settle(now);
         let s = &self.servers[i];
         let view = s.view();
@@ -343,6 +362,12 @@ impl State {
             fault,
             created: Some(self.server_time(0)),
             updated: Some(self.server_time(s.updated_ms)),
+            tags: Some(s.profile.served_tags()),
+            availability_zone: Some(s.profile.availability_zone.to_string()),
+            flavor: Some(s.profile.served_flavor()),
+            enterprise_project_id: Some(s.profile.enterprise_project_id.to_string()),
+            addresses: Some(s.profile.served_addresses()),
+            metadata: Some(Default::default()),
         }
     }
 
@@ -373,50 +398,6 @@ impl State {
         let read = self.servers.iter().filter(|s| s.read_count > 0).count();
         let most = self.servers.iter().map(|s| s.read_count).max();
         (read as u64, most.unwrap_or(0))
-    }
-
-    /// A page of servers in creation order, optionally filtered by status and a name
-    /// substring. `page` starts at 1. Returns (total matching, page).
-    pub fn list_page(
-        &mut self,
-        limit: usize,
-        page: usize,
-        status: Option<&str>,
-        name: Option<&str>,
-    ) -> (u64, Vec<ServerDetail>) {
-        let now = self.now_ms();
-        let skip = page.saturating_sub(1).saturating_mul(limit);
-        if status.is_none() && name.is_none() {
-            let total = self.servers.len();
-            let end = skip.saturating_add(limit).min(total);
-            let items = (skip.min(total)..end)
-                .map(|i| self.detail_of(i, now))
-                .collect();
-            return (total as u64, items);
-        }
-        let matching = self.matching(now, status, name);
-        let total = matching.len() as u64;
-        let items = matching
-            .into_iter()
-            .skip(skip)
-            .take(limit)
-            .map(|i| self.detail_of(i, now))
-            .collect();
-        (total, items)
-    }
-
-    /// The indexes of the servers with that displayed status and a name containing `name`.
-    fn matching(&mut self, now: u64, status: Option<&str>, name: Option<&str>) -> Vec<usize> {
-        let mut matching = Vec::new();
-        for (i, s) in self.servers.iter_mut().enumerate() {
-            s.settle(now);
-            let ok_status = status.is_none_or(|st| s.view().status == st);
-            let ok_name = name.is_none_or(|n| s.name.contains(n));
-            if ok_status && ok_name {
-                matching.push(i);
-            }
-        }
-        matching
     }
 
     /// The server as served, with its action counts, for the admin API.

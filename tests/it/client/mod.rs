@@ -5,5 +5,6 @@
 mod connection;
 mod credentials;
 mod job_waiter;
+mod listing;
 mod requests;
 mod retries;

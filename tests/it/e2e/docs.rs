@@ -1,7 +1,7 @@
 //! The registry docs against what Terraform itself sees: `terraform providers schema -json`
 //! of the built provider (Terraform 1.0.3 and 1.15.5) is rendered into tfplugindocs' terms
 //! (section, type, Sensitive, description) and compared with the `## Schema` bullets of
-//! docs/index.md and docs/resources/*.md, both ways. tests/it/docs_schema.rs generates those
+//! docs/index.md, docs/resources/*.md and docs/data-sources/*.md, both ways. tests/it/docs_schema.rs generates those
 //! sections from the Rust schema; this test is the independent check through the CLI.
 //! It also checks the front matter, the provider's environment-variable table, and that
 //! every Example Usage block is an example file of examples/ verbatim.
@@ -38,6 +38,7 @@ fn type_text(t: &Value) -> String {
             "dynamic" => "Dynamic".into(),
             other => panic!("unexpected primitive type {other}"),
         },
+        Value::Array(a) if a.len() == 2 && a[0] == "object" => "Object".into(),
         Value::Array(a) if a.len() == 2 => {
             let inner = type_text(&a[1]);
             match a[0].as_str() {
@@ -120,6 +121,15 @@ fn block_kind(b: &Value) -> String {
     s
 }
 
+/// The fields of an `["object", {..}]` type, or of the objects of a list or set of them.
+fn object_fields(t: &Value) -> Option<&serde_json::Map<String, Value>> {
+    match t.as_array().map(Vec::as_slice) {
+        Some([kind, fields]) if kind == "object" => fields.as_object(),
+        Some([kind, inner]) if kind == "list" || kind == "set" => object_fields(inner),
+        _ => None,
+    }
+}
+
 fn anchor(path: &str) -> String {
     format!("nestedblock--{}", path.replace('.', "--"))
 }
@@ -138,13 +148,28 @@ fn items_from_schema(block: &Value, prefix: &str, out: &mut BTreeMap<String, Ite
             a.get("nested_type").is_none(),
             "{prefix}{name}: nested attributes are not handled by this test"
         );
+        let path = format!("{prefix}{name}");
+        let mut text = description(a);
+        if let Some(fields) = object_fields(&a["type"]) {
+            let anchor = format!("nestedatt--{}", path.replace('.', "--"));
+            text.push_str(&format!(" (see [below for nested schema](#{anchor}))"));
+            for (field, t) in fields {
+                let item = Item {
+                    section: attr_section(a).into(),
+                    kind: type_text(t),
+                    sensitive: false,
+                    description: String::new(),
+                };
+                out.insert(format!("{path}.{field}"), item);
+            }
+        }
         out.insert(
-            format!("{prefix}{name}"),
+            path,
             Item {
                 section: attr_section(a).into(),
                 kind: type_text(&a["type"]),
                 sensitive: a["sensitive"] == true,
-                description: description(a),
+                description: text,
             },
         );
     }
@@ -384,48 +409,46 @@ fn docs_match_terraform_schema(version: &str) {
     compare("docs/index.md", provider);
     check_front_matter("docs/index.md", "Provider: ecs", provider);
 
-    // One page per resource, and no page for a resource the provider lacks.
-    let resources = schema["resource_schemas"].as_object().expect("resources");
-    let mut pages = BTreeSet::new();
-    for (type_name, r) in resources {
-        let short = type_name
-            .strip_prefix(PROVIDER_PREFIX)
-            .unwrap_or_else(|| panic!("{type_name} lacks the provider prefix"));
-        let rel = format!("docs/resources/{short}.md");
-        compare(&rel, &r["block"]);
-        check_front_matter(
-            &rel,
-            &format!("{type_name} Resource - terraform-provider-ecs"),
-            &r["block"],
-        );
-        pages.insert(format!("{short}.md"));
-    }
-    let on_disk: BTreeSet<String> = std::fs::read_dir(repo_root().join("docs/resources"))
-        .expect("docs/resources")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        on_disk, pages,
-        "docs/resources/ pages vs the provider's resources"
-    );
-    for kind in [
+    // One page per resource and data source, and no page for one the provider lacks.
+    check_pages(&schema, "resource_schemas", "docs/resources", "Resource");
+    check_pages(
+        &schema,
         "data_source_schemas",
-        "functions",
-        "ephemeral_resource_schemas",
-    ] {
+        "docs/data-sources",
+        "Data Source",
+    );
+    for kind in ["functions", "ephemeral_resource_schemas"] {
         let n = schema[kind].as_object().map_or(0, |m| m.len());
         assert_eq!(n, 0, "{kind}: the provider has some now; document them");
     }
-    for dir in [
-        "docs/data-sources",
-        "docs/functions",
-        "docs/ephemeral-resources",
-    ] {
+    for dir in ["docs/functions", "docs/ephemeral-resources"] {
         assert!(
             !repo_root().join(dir).exists(),
             "{dir} documents what the schema lacks"
         );
     }
+}
+
+/// One page under `dir` per entry of `schema[kind]` (`ecs_x` documented in `x.md`), each
+/// matching its schema, and no page for a type the provider lacks.
+fn check_pages(schema: &Value, kind: &str, dir: &str, title: &str) {
+    let types = schema[kind].as_object().expect(kind);
+    let mut pages = BTreeSet::new();
+    for (type_name, t) in types {
+        let short = type_name
+            .strip_prefix(PROVIDER_PREFIX)
+            .unwrap_or_else(|| panic!("{type_name} lacks the provider prefix"));
+        let rel = format!("{dir}/{short}.md");
+        compare(&rel, &t["block"]);
+        let page_title = format!("{type_name} {title} - terraform-provider-ecs");
+        check_front_matter(&rel, &page_title, &t["block"]);
+        pages.insert(format!("{short}.md"));
+    }
+    let on_disk: BTreeSet<String> = std::fs::read_dir(repo_root().join(dir))
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(on_disk, pages, "{dir}/ pages vs the provider's {kind}");
 }
 
 on_both_versions!(docs_match_terraform_schema);
@@ -545,6 +568,10 @@ fn example_usage_is_the_example_files() {
         (
             "docs/resources/power_state.md",
             "examples/resources/ecs_power_state/resource.tf",
+        ),
+        (
+            "docs/data-sources/servers.md",
+            "examples/data-sources/ecs_servers/data-source.tf",
         ),
     ] {
         let blocks = code_blocks(rel, "Example Usage");

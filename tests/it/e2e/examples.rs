@@ -76,6 +76,7 @@ fn examples_validate(version: &str) {
         "resources/ecs_batch_start",
         "resources/ecs_batch_stop",
         "resources/ecs_batch_reboot",
+        "data-sources/ecs_servers",
         "fleet",
         "park",
         "demo",

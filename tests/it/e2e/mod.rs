@@ -12,3 +12,4 @@ mod examples;
 mod faults;
 mod package;
 mod power_state;
+mod servers;

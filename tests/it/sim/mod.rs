@@ -5,5 +5,6 @@ mod api;
 mod cli;
 mod credentials;
 mod knobs;
+mod listing;
 mod sdk;
 mod with_client;

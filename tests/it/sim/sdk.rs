@@ -1,6 +1,6 @@
 //! Huawei's unmodified official Python SDK (`huaweicloudsdkecs` 3.1.219, installed from
 //! PyPI into `.tools/` by `scripts/ensure-tools.sh sdk`) drives the `ecs-sim` binary:
-//! `tests/sdk/drive_sim.py` lists, starts, reboots SOFT and HARD, stops SOFT and HARD and
+//! `tests/sdk/drive_sim.py` lists with every filter and by marker, lists by id, starts, reboots SOFT and HARD, stops SOFT and HARD and
 //! shows each job until SUCCESS, and checks that a reboot without `type` is refused. A
 //! missing SDK is installed on the spot; if that fails the test fails, never skips.
 
@@ -40,6 +40,10 @@ const DURATIONS: [&str; 5] = [
 fn spawn_sim(servers: usize) -> Proc {
     let servers = servers.to_string();
     let mut args = vec!["--servers", &servers, "--start-rate-limit-per-minute", "0"];
+    // The fleet drive_sim.py lists with filters.
+    args.extend(["--fleet-name-pattern", "web-{i}"]);
+    args.extend(["--fleet-tags", "env=prod+team=a,env=staging"]);
+    args.extend(["--fleet-flavors", "s6.small.1,c7.large.2"]);
     for flag in DURATIONS {
         args.extend([flag, "300,400"]);
     }
