@@ -176,7 +176,7 @@ pub fn validate(config: &ProviderConfig, diags: &mut Diagnostics) {
 /// One string setting: the block's value, else the environment variable `var` (an empty
 /// variable counts as unset). Errors, at `name`, when a required setting is missing or the
 /// value found is blank.
-fn resolve_setting(
+pub(super) fn resolve_setting(
     value: &Value<String>,
     name: &'static str,
     var: &'static str,

@@ -20,6 +20,7 @@ use tf_provider::value::Value;
 use tf_provider::{map, AttributePath, Diagnostics};
 
 use super::attributes::{optional, required};
+use super::config::resolve_setting;
 use super::ProviderConfig;
 use crate::api::connection::{ClientIdentity, Connection};
 use crate::api::credentials::profile::{expand_home, read_profile, DEFAULT_FILE};
@@ -189,30 +190,20 @@ fn base_keys(keys: Keys, diags: &mut Diagnostics) -> Option<Credentials> {
     }
 }
 
-/// A string setting: the block's value, else the first non-empty variable.
-fn setting(
-    value: &Value<String>,
-    vars: &[&str],
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Option<String> {
-    value
-        .as_ref_option()
-        .cloned()
-        .or_else(|| {
-            vars.iter()
-                .find_map(|v| env(v).filter(|s| !s.trim().is_empty()))
-        })
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
 fn profile(
     config: &ProviderConfig,
     env: &dyn Fn(&str) -> Option<String>,
     diags: &mut Diagnostics,
 ) -> Option<Profile> {
-    let file = setting(&config.shared_config_file, &[ENV_SHARED_CONFIG_FILE], env);
-    let name = setting(&config.profile, &[ENV_PROFILE], env);
+    let file = resolve_setting(
+        &config.shared_config_file,
+        "shared_config_file",
+        ENV_SHARED_CONFIG_FILE,
+        false,
+        env,
+        diags,
+    );
+    let name = resolve_setting(&config.profile, "profile", ENV_PROFILE, false, env, diags);
     if file.is_none() && name.is_none() {
         return None;
     }
@@ -302,11 +293,11 @@ fn block_role(block: &AssumeRoleBlock) -> AssumeRole {
 fn pem(
     value: &Value<String>,
     name: &'static str,
-    var: &str,
+    var: &'static str,
     env: &dyn Fn(&str) -> Option<String>,
     diags: &mut Diagnostics,
 ) -> Result<Option<String>, ()> {
-    let Some(v) = setting(value, &[var], env) else {
+    let Some(v) = resolve_setting(value, name, var, false, env, diags) else {
         return Ok(None);
     };
     if v.contains("-----BEGIN") {
