@@ -5,8 +5,9 @@
 //! (`latency_ms`), as a region does from a CI runner; their limit includes one round trip.
 //!
 //! `BENCH_QUICK=1` runs every scenario with 1–2 s start times and small fleets, to check
-//! the benchmark itself in a minute; `BENCH_ONLY=text` runs only the fleet scenarios whose
-//! label contains `text`.
+//! the benchmark itself in a minute; `BENCH_ONLY=text` runs only the row labelled `text`, or
+//! if none is, the rows whose label contains `text`; `BENCH_LOGS=dir` keeps each fleet row's
+//! Terraform log there (`BENCH_TF_LOG`: its level, INFO unless set).
 
 // The integration tests' support tree (Terraform harness, ecs-sim and its admin client);
 // the benchmark uses part of it.
@@ -104,6 +105,11 @@ struct Measured {
     limit: f64,
     detect: f64,
     provider_secs: f64,
+    /// Terraform's own time before the provider's first log line of the resource type (the
+    /// apply's start-up, reading the plan, planning again) and after its last "done" (state
+    /// snapshots): the part of the wall no provider can shorten.
+    terraform_before: f64,
+    terraform_after: f64,
     plan_secs: f64,
     peak_rss_kb: u64,
     requests: BTreeMap<String, u64>,
@@ -195,6 +201,16 @@ fn provider_secs(log: &Path, resource: &str) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// When Terraform logged each line of `log` that contains `text`, in order.
+fn provider_lines(log: &Path, text: &str) -> Vec<SystemTime> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(text))
+        .filter_map(|l| l.split_whitespace().next().and_then(rfc3339))
+        .collect()
+}
+
 fn rfc3339(s: &str) -> Option<SystemTime> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(t.unix_timestamp_nanos() as u64))
@@ -233,7 +249,8 @@ fn run_fleet(s: &Scenario, latency_ms: u64) -> Measured {
     let mut ws = Workspace::new(TF, &sim, &fleet_config(&sim, s));
     ws.write("ids.txt", &(sim.ids.join("\n") + "\n"));
     let log = ws.dir.path().join("apply.log");
-    ws.set_env("TF_LOG", Some("INFO"));
+    let level = std::env::var("BENCH_TF_LOG").unwrap_or_else(|_| "INFO".into());
+    ws.set_env("TF_LOG", Some(&level));
     ws.set_env("TF_LOG_PATH", Some(&log.display().to_string()));
 
     let t = Instant::now();
@@ -242,12 +259,17 @@ fn run_fleet(s: &Scenario, latency_ms: u64) -> Measured {
     assert_eq!(plan.code, 0, "{}: plan: {plan:?}", s.label);
     sim.reset_stats();
 
-    let started = Instant::now();
+    let (started, started_at) = (Instant::now(), SystemTime::now());
     let mut child = ws.spawn(&["apply", "-input=false", "-no-color", "tfplan"]);
     let (status, peak) = wait_watching_rss(&mut child, Duration::from_millis(100));
     let wall = started.elapsed().as_secs_f64();
     let ended = SystemTime::now();
     let out = child.wait_with_output().expect("apply output");
+    // `BENCH_LOGS=dir` keeps each row's Terraform log (the provider's INFO lines with it).
+    if let Some(dir) = std::env::var_os("BENCH_LOGS") {
+        let to = Path::new(&dir).join(format!("{}.log", s.label.replace([' ', ','], "_")));
+        std::fs::copy(&log, to).expect("keep the apply log");
+    }
     assert!(
         status.success(),
         "{}: apply failed: {}",
@@ -287,6 +309,14 @@ fn run_fleet(s: &Scenario, latency_ms: u64) -> Measured {
         limit: pacing + d_max + latency_ms as f64 / 1000.0,
         detect,
         provider_secs: provider_secs(&log, s.op.resource()),
+        terraform_before: provider_lines(&log, &format!("{}: ", s.op.resource()))
+            .first()
+            .and_then(|t| t.duration_since(started_at).ok())
+            .map_or(0.0, |d| d.as_secs_f64()),
+        terraform_after: provider_lines(&log, &format!("{}: done", s.op.resource()))
+            .last()
+            .and_then(|t| ended.duration_since(*t).ok())
+            .map_or(0.0, |d| d.as_secs_f64()),
         plan_secs,
         peak_rss_kb: peak,
         requests: route_counts(&stats),
@@ -628,12 +658,51 @@ fn machine() -> String {
     )
 }
 
-/// The table of [`PlanRead`]s whose label contains `only` (all without it).
-fn plan_read_rows(scenarios: &[PlanRead], only: Option<&str>, report: &mut String) {
-    let chosen: Vec<&PlanRead> = scenarios
-        .iter()
-        .filter(|p| only.is_none_or(|o| p.label.contains(o)))
-        .collect();
+/// Where each row's wall time went: Terraform before the provider's first line, the
+/// provider's longest resource, Terraform after the last resource was done.
+fn time_split(results: &[Measured], report: &mut String) {
+    let _ = writeln!(
+        report,
+        "\n| Scenario | Limit s | Terraform before s | Provider s | Terraform after s | Wall s |\n|---|---:|---:|---:|---:|---:|"
+    );
+    for m in results {
+        let _ = writeln!(
+            report,
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            m.label, m.limit, m.terraform_before, m.provider_secs, m.terraform_after, m.wall
+        );
+    }
+}
+
+/// `BENCH_ONLY`: which rows run. A label equal to it picks that row alone (so one label that
+/// is part of another can still be run by itself); otherwise it picks every label containing
+/// it. Without it, every row runs.
+struct Only {
+    text: Option<String>,
+    exact: bool,
+}
+
+impl Only {
+    fn from_env<'a>(labels: impl IntoIterator<Item = &'a str>) -> Self {
+        let text = std::env::var("BENCH_ONLY").ok();
+        let exact = text
+            .as_deref()
+            .is_some_and(|t| labels.into_iter().any(|l| l == t));
+        Only { text, exact }
+    }
+
+    fn picks(&self, label: &str) -> bool {
+        match self.text.as_deref() {
+            None => true,
+            Some(t) if self.exact => label == t,
+            Some(t) => label.contains(t),
+        }
+    }
+}
+
+/// The table of the [`PlanRead`]s that `only` picks.
+fn plan_read_rows(scenarios: &[PlanRead], only: &Only, report: &mut String) {
+    let chosen: Vec<&PlanRead> = scenarios.iter().filter(|p| only.picks(p.label)).collect();
     if chosen.is_empty() {
         return;
     }
@@ -788,11 +857,13 @@ fn main() {
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let mut results = Vec::new();
-    // `BENCH_ONLY=100,000` runs the scenarios whose label contains it, and nothing else.
-    let only = std::env::var("BENCH_ONLY").ok();
+    let labels = (scenarios.iter().chain(&at_latency).map(|s| s.label))
+        .chain(plan_reads.iter().map(|p| p.label))
+        .chain(["ecs_servers"]);
+    let only = Only::from_env(labels);
     let rows = (scenarios.iter().map(|s| (s, 0)))
         .chain(at_latency.iter().map(|s| (s, 100)))
-        .filter(|(s, _)| only.as_deref().is_none_or(|o| s.label.contains(o)));
+        .filter(|(s, _)| only.picks(s.label));
     for (s, latency_ms) in rows {
         eprintln!("bench: {} …", s.label);
         let m = run_fleet(s, latency_ms);
@@ -823,14 +894,15 @@ fn main() {
         results.push(m);
     }
 
-    plan_read_rows(&plan_reads, only.as_deref(), &mut report);
+    time_split(&results, &mut report);
+    plan_read_rows(&plan_reads, &only, &mut report);
 
     // `BENCH_ONLY=ecs_servers` runs only these rows.
-    if only.as_deref().is_none_or(|o| "ecs_servers".contains(o)) {
+    if only.picks("ecs_servers") {
         listing_report(&mut report, scale(100_000));
     }
 
-    if only.is_some() {
+    if only.text.is_some() {
         println!("{report}");
         return;
     }
