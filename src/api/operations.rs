@@ -10,7 +10,8 @@ use super::error::{truncate_lossy, ApiError, MAX_RAW_BODY};
 use super::models::{
     BatchRebootBody, BatchRebootOption, BatchStartBody, BatchStartOption, BatchStopBody,
     BatchStopOption, Job, JobIdResponse, ListServersResponse, PowerType, ProjectList, ServerDetail,
-    ServerRef, ShowServerResponse, MAX_IDS_PER_LIST, MAX_SERVERS_PER_ACTION,
+    ServerRef, ServerState, ServerStates, ShowServerResponse, MAX_IDS_PER_LIST,
+    MAX_SERVERS_PER_ACTION,
 };
 use super::signer::encode_component;
 use super::transport::{Answer, Call, Service};
@@ -99,16 +100,17 @@ impl EcsClient {
     }
 
     /// `GET /v1/{project_id}/cloudservers/detail?server_id=a,b,…` with 1..=100 ids (else
-    /// `ApiError::InvalidArgument`). Unknown ids come back as entries with `is_missing()`.
+    /// `ApiError::InvalidArgument`): each server's [`ServerState`]. Unknown ids come back as
+    /// entries with `is_missing()`.
     pub async fn list_servers_by_ids(
         &self,
         server_ids: &[String],
-    ) -> Result<Vec<ServerDetail>, ApiError> {
+    ) -> Result<Vec<ServerState>, ApiError> {
         check_ids(server_ids, MAX_IDS_PER_LIST, "a server list")?;
         let path = format!("{}/cloudservers/detail", self.project_path()?);
         let call = Call::ecs_get(path, vec![("server_id".to_string(), server_ids.join(","))]);
         let answer = self.execute(&call).await?;
-        let list: ListServersResponse = self.parse_json(&call, &answer)?;
+        let list: ServerStates = self.parse_json(&call, &answer)?;
         Ok(list.servers)
     }
 

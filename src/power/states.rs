@@ -6,7 +6,7 @@ use std::fmt;
 
 use futures::stream::{self, StreamExt};
 
-use crate::api::models::{server_status, ServerDetail, MAX_IDS_PER_LIST};
+use crate::api::models::{server_status, ServerState, MAX_IDS_PER_LIST};
 use crate::api::{ApiError, EcsClient, Limits, MAX_READS_IN_FLIGHT};
 
 /// How many state reads one caller has under way at once. How many of them are in flight is
@@ -78,8 +78,8 @@ impl fmt::Display for Class {
     }
 }
 
-/// The classes of the servers read, by id (either case). Only the class is kept: a whole
-/// `ServerDetail` per server would cost kilobytes each at 10,000 servers a resource.
+/// The classes of the servers read, by id (either case). Only the class is kept: even a
+/// `ServerState` per server would cost a few hundred bytes each at 10,000 servers a resource.
 #[derive(Debug, Default)]
 pub struct States(HashMap<String, Class>);
 
@@ -135,7 +135,7 @@ pub async fn read_states(
     Ok(states)
 }
 
-pub(super) fn classify(s: &ServerDetail) -> Class {
+pub(super) fn classify(s: &ServerState) -> Class {
     let class = classify_power(s);
     if s.locked == Some(true) {
         Class::Locked(Box::new(class))
@@ -145,7 +145,7 @@ pub(super) fn classify(s: &ServerDetail) -> Class {
 }
 
 /// The class of a server from its status and task alone.
-fn classify_power(s: &ServerDetail) -> Class {
+fn classify_power(s: &ServerState) -> Class {
     let status = s.status.as_deref().unwrap_or("");
     let task = s.task_state();
     match (status, task) {
@@ -166,7 +166,7 @@ fn classify_power(s: &ServerDetail) -> Class {
 }
 
 /// A server in ERROR, with the fault's code and message when it has them.
-fn in_error(s: &ServerDetail) -> Class {
+fn in_error(s: &ServerState) -> Class {
     let fault = s.fault.as_ref();
     let code = fault
         .and_then(|f| f.code.as_ref())
@@ -181,7 +181,7 @@ fn in_error(s: &ServerDetail) -> Class {
 mod tests {
     use super::*;
 
-    fn server(status: &str, task: Option<&str>) -> ServerDetail {
+    fn server(status: &str, task: Option<&str>) -> ServerState {
         serde_json::from_value(serde_json::json!({
             "id": "a", "status": status, "OS-EXT-STS:task_state": task
         }))
