@@ -14,6 +14,9 @@
 #[allow(dead_code)]
 #[path = "../tests/it/support/mod.rs"]
 mod support;
+// In a directory of its own: a file directly in `benches/` would be a benchmark of its own.
+#[path = "fleet/state_backend.rs"]
+mod state_backend;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,6 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
+use state_backend::StateBackend;
 use support::process::descendants_named;
 use support::sim::Sim;
 use support::terraform::*;
@@ -234,8 +238,9 @@ fn route_counts(stats: &Value) -> BTreeMap<String, u64> {
         .unwrap_or_default()
 }
 
-/// Runs `s` with ecs-sim answering every call `latency_ms` late (0: loopback).
-fn run_fleet(s: &Scenario, latency_ms: u64) -> Measured {
+/// Runs `s` with ecs-sim answering every call `latency_ms` late (0: loopback), the state
+/// in a remote backend with `remote_state` (else in `terraform.tfstate`).
+fn run_fleet(s: &Scenario, latency_ms: u64, remote_state: bool) -> Measured {
     let sim = Sim::start(s.n);
     let (before, after) = s.op.statuses();
     if before == "ACTIVE" {
@@ -246,7 +251,9 @@ fn run_fleet(s: &Scenario, latency_ms: u64) -> Measured {
         "start_rate_limit_per_minute": s.rate.unwrap_or(0),
         "latency_ms": latency_ms,
     }));
-    let mut ws = Workspace::new(TF, &sim, &fleet_config(&sim, s));
+    let backend = remote_state.then(StateBackend::start);
+    let backend_hcl = backend.as_ref().map(|b| b.hcl("fleet")).unwrap_or_default();
+    let mut ws = Workspace::new(TF, &sim, &(fleet_config(&sim, s) + &backend_hcl));
     ws.write("ids.txt", &(sim.ids.join("\n") + "\n"));
     let log = ws.dir.path().join("apply.log");
     let level = std::env::var("BENCH_TF_LOG").unwrap_or_else(|_| "INFO".into());
@@ -841,6 +848,14 @@ fn main() {
             duration_ms: d,
         },
     ];
+    // As a CI pipeline runs it: 100 ms a call, and the state in a remote backend.
+    let in_ci = [Scenario {
+        label: "100,000 servers, ten resources, 100 ms a call, remote state",
+        n: scale(100_000),
+        rate: None,
+        op: Op::Start,
+        duration_ms: d,
+    }];
     let mut report = String::new();
     let total = Instant::now();
     let _ = writeln!(
@@ -857,16 +872,18 @@ fn main() {
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let mut results = Vec::new();
-    let labels = (scenarios.iter().chain(&at_latency).map(|s| s.label))
+    let labels = (scenarios.iter().chain(&at_latency).chain(&in_ci))
+        .map(|s| s.label)
         .chain(plan_reads.iter().map(|p| p.label))
         .chain(["ecs_servers"]);
     let only = Only::from_env(labels);
-    let rows = (scenarios.iter().map(|s| (s, 0)))
-        .chain(at_latency.iter().map(|s| (s, 100)))
-        .filter(|(s, _)| only.picks(s.label));
-    for (s, latency_ms) in rows {
+    let rows = (scenarios.iter().map(|s| (s, 0, false)))
+        .chain(at_latency.iter().map(|s| (s, 100, false)))
+        .chain(in_ci.iter().map(|s| (s, 100, true)))
+        .filter(|(s, _, _)| only.picks(s.label));
+    for (s, latency_ms, remote_state) in rows {
         eprintln!("bench: {} …", s.label);
-        let m = run_fleet(s, latency_ms);
+        let m = run_fleet(s, latency_ms, remote_state);
         let total_requests: u64 = m.requests.values().sum();
         let _ = writeln!(
             report,
