@@ -190,12 +190,10 @@ fn wait_watching_rss(
     }
 }
 
-/// The longest `secs=` of the provider's "<resource type>: done" log lines.
-fn provider_secs(log: &Path, resource: &str) -> f64 {
+/// The longest `secs=` of the provider's "<resource type>: done" lines of `log`.
+fn provider_secs(log: &str, resource: &str) -> f64 {
     let done = format!("{resource}: done");
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
+    log.lines()
         .filter(|l| l.contains(&done))
         .filter_map(|l| {
             l.split_whitespace()
@@ -206,10 +204,8 @@ fn provider_secs(log: &Path, resource: &str) -> f64 {
 }
 
 /// When Terraform logged each line of `log` that contains `text`, in order.
-fn provider_lines(log: &Path, text: &str) -> Vec<SystemTime> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
+fn provider_lines(log: &str, text: &str) -> Vec<SystemTime> {
+    log.lines()
         .filter(|l| l.contains(text))
         .filter_map(|l| l.split_whitespace().next().and_then(rfc3339))
         .collect()
@@ -307,6 +303,7 @@ fn run_fleet(s: &Scenario, latency_ms: u64, remote_state: bool) -> Measured {
     // Job reads: at most duration / 3 s + 3 per job, the duration being the job's own.
     let job_reads_budget = batches as u64 * ((d_max / 3.0).floor() as u64 + 3);
     let min_requests = (s.n.div_ceil(100) + batches + batches) as u64;
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
     Measured {
         label: s.label.to_string(),
         n: s.n,
